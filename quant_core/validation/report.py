@@ -175,7 +175,7 @@ def _png(fig) -> bytes:
 
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=110)
     return buf.getvalue()
 
 
@@ -196,7 +196,7 @@ def ic_plot_png(ic_frame: pl.DataFrame, title: str = "Rank IC", window: int | No
     fig = Figure(figsize=(10, 5.6), layout="constrained")
     ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     colors = np.where(ic >= 0, "#4c9be8", "#e8704c")
-    ax1.bar(dates, ic, width=1.0, color=colors, alpha=0.45, linewidth=0)
+    ax1.vlines(dates, 0.0, ic, colors=colors, alpha=0.55, linewidth=1.0)  # one collection, not n bars
     ax1.plot(dates, roll, color="#1a2b4c", lw=1.6, label=f"{window}-day rolling mean")
     mean = float(np.mean(ic)) if n else 0.0
     ax1.axhline(mean, color="#2e7d32", lw=1, ls="--", label=f"mean {mean:.3f}")
@@ -302,12 +302,15 @@ def _significance_rows(s: dict, label: str) -> list[dict]:
     ]
 
 
-def write_html_report(report: dict, ic_frame: pl.DataFrame | None, path: str | os.PathLike) -> Path:
+def write_html_report(report: dict, ic_frame: pl.DataFrame | None, path: str | os.PathLike,
+                      ic_png: bytes | None = None) -> Path:
     """Write ``report`` (from :func:`build_validation_report`) as one self-contained HTML file.
 
     ``ic_frame`` is the per-date Rank IC (``date, ic``) to plot, e.g.
-    ``pooled_ic_series(oof)``; ``None`` omits the plot. Images are inline base64 PNGs. The
-    file is written to a temporary sibling and moved into place atomically.
+    ``pooled_ic_series(oof)``; ``None`` omits the plot. ``ic_png`` is that plot already
+    rendered by :func:`ic_plot_png` (a caller that also shows it elsewhere renders it once).
+    Images are inline base64 PNGs. The file is written to a temporary sibling and moved into
+    place atomically.
     """
     path = Path(path)
     r = report
@@ -355,8 +358,10 @@ def write_html_report(report: dict, ic_frame: pl.DataFrame | None, path: str | o
         f"figure scales it by &radic;({r.get('periods_per_year', 252)} / horizon days): "
         "the ICIR of a year of non-overlapping bets.</p>"
     )
-    if ic_frame is not None and ic_frame.height:
-        png = base64.b64encode(ic_plot_png(ic_frame, title="Rank IC")).decode("ascii")
+    if ic_png is None and ic_frame is not None and ic_frame.height:
+        ic_png = ic_plot_png(ic_frame, title="Rank IC")
+    if ic_png is not None:
+        png = base64.b64encode(ic_png).decode("ascii")
         parts.append("<h2>IC over time</h2>")
         parts.append(
             f"<img alt='Rank IC time series and cumulative IC' src='data:image/png;base64,{png}'>"

@@ -1,0 +1,48 @@
+# The README's commands. Each target does its own set-up on a fresh machine.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STATE  ?= $(CURDIR)/.qf_state
+STAMP  := $(VENV)/.installed
+export QF_STATE_DIR := $(STATE)
+export DAGSTER_HOME := $(STATE)/dagster
+
+.PHONY: setup demo test test-fast bench dev mlflow-ui lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	printf 'telemetry:\n  enabled: false\n' > $@
+
+demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/qf --state-dir $(STATE) demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	mkdir -p bench_results
+	$(BIN)/python -m benchmarks.run --out bench_results/bench.json
+
+dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+mlflow-ui: $(STAMP)
+	mkdir -p $(STATE)/mlflow
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(STATE)/mlflow/mlflow.db --host 127.0.0.1 --port 5000
+
+lint: $(STAMP)
+	$(BIN)/ruff check quant_core dagster_project tests benchmarks
+
+clean:
+	rm -rf $(STATE) bench_results

@@ -1,0 +1,114 @@
+"""Fold-wise models per family: out-of-fold predictions, MLflow runs per fold, a registered model."""
+
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+import numpy as np
+from pydantic import Field
+
+from dagster_project.assets.metadata import markdown_table
+from dagster_project.assets.types import TrainedFamily
+from dagster_project.resources import MlflowTracker
+from quant_core.data.dataset import FoldPlan, ModellingFrame
+from quant_core.models import LightGBMRegressor, RidgeRegressor, train_foldwise
+from quant_core.validation import fold_ic_table
+
+
+class LightGBMConfig(dg.Config):
+    num_boost_round: int = Field(default=300, description="Maximum boosting rounds per fold")
+    early_stopping_rounds: int = Field(default=30, description="Stop when the inner validation slice stops improving")
+    learning_rate: float = Field(default=0.05, description="Shrinkage per round")
+    num_leaves: int = Field(default=15, description="Leaves per tree")
+    min_data_in_leaf: int = Field(default=500, description="Minimum rows per leaf (noisy targets need many)")
+    feature_fraction: float = Field(default=0.8, description="Share of features sampled per tree")
+    inner_valid_days: int = Field(default=63, description="Last training dates held out for early stopping")
+    seed: int = Field(default=0, description="Random seed")
+
+
+class RidgeConfig(dg.Config):
+    alpha: float = Field(default=10.0, description="L2 penalty on standardised features")
+
+
+def _train_family(
+    context: dg.AssetExecutionContext,
+    family: str,
+    make_model: Callable[[], Any],
+    make_final: Callable[[Any], Any],
+    params: dict[str, Any],
+    targets: ModellingFrame,
+    folds: FoldPlan,
+    mlflow: MlflowTracker,
+    inner_valid_days: int = 0,
+) -> dg.Output:
+    purge_days = targets.horizon_days + targets.lag_days if inner_valid_days else 0
+    result = train_foldwise(targets.frame, list(folds.splits), make_model,
+                            inner_valid_days=inner_valid_days, purge_days=purge_days)
+    fold_table = fold_ic_table(result.oof, horizon_days=targets.horizon_days)
+    overall = fold_table.filter(fold_table["fold"] == "overall").row(0, named=True)
+    final_model = make_final(result).fit(targets.frame)
+    features = list(targets.features)
+    with mlflow.asset_run(context, targets.data_version, {"quantflow.family": family}) as run:
+        run.log_params({**params, "family": family, "n_folds": folds.n_splits, "scheme": folds.scheme,
+                        "embargo_days": folds.embargo_days, "horizon_days": targets.horizon_days,
+                        "lag_days": targets.lag_days, "n_features": len(features)})
+        for i, model in enumerate(result.models):
+            fold_row = fold_table.filter(fold_table["fold"] == str(i)).row(0, named=True)
+            with run.child(f"fold {i}", {"quantflow.fold": str(i)}) as fold_run:
+                fold_run.log_params(result.folds.filter(result.folds["fold"] == i).row(0, named=True))
+                fold_run.log_metrics({k: v for k, v in fold_row.items() if k != "fold"})
+                for dataset, curves in (getattr(model, "evals_result_", None) or {}).items():
+                    for metric, values in curves.items():
+                        fold_run.log_curve(f"{dataset}_{metric}", list(values))
+        run.log_metrics({f"oos_{k}": v for k, v in overall.items() if k != "fold"})
+        model_uri, version = run.log_signal_model(
+            final_model, features, mlflow.registered_name(family),
+            tags={"data_version": targets.data_version, "dagster.run_id": context.run.run_id},
+        )
+        run_id = run.run_id
+    trained = TrainedFamily(family=family, result=result, final_model=final_model,
+                            features=tuple(features), model_uri=model_uri, model_version=version,
+                            mlflow_run_id=run_id)
+    return dg.Output(trained, metadata={
+        "oos_rank_ic_mean": float(overall["rank_ic_mean"]),
+        "oos_ic_mean": float(overall["ic_mean"]),
+        "oos_rank_icir": float(overall["rank_icir"]),
+        "folds": markdown_table(fold_table),
+        "model_uri": model_uri,
+        "mlflow_run_id": run_id,
+    })
+
+
+@dg.asset(group_name="research")
+def lightgbm_model(context: dg.AssetExecutionContext, config: LightGBMConfig, targets: ModellingFrame,
+                   folds: FoldPlan, mlflow: MlflowTracker) -> dg.Output:
+    """LightGBM regression per fold (early stopping on a purged inner slice) with OOF predictions."""
+    params = {"learning_rate": config.learning_rate, "num_leaves": config.num_leaves,
+              "min_data_in_leaf": config.min_data_in_leaf, "feature_fraction": config.feature_fraction}
+    features = list(targets.features)
+
+    def make_model():
+        return LightGBMRegressor(features, params=params, num_boost_round=config.num_boost_round,
+                                 early_stopping_rounds=config.early_stopping_rounds, seed=config.seed)
+
+    def make_final(result):
+        rounds = int(np.median([m.best_iteration_ for m in result.models])) or config.num_boost_round
+        return LightGBMRegressor(features, params=params, num_boost_round=max(rounds, 1),
+                                 early_stopping_rounds=0, seed=config.seed)
+
+    return _train_family(context, "lightgbm", make_model, make_final,
+                         {**params, "num_boost_round": config.num_boost_round, "seed": config.seed},
+                         targets, folds, mlflow, inner_valid_days=config.inner_valid_days)
+
+
+@dg.asset(group_name="research")
+def ridge_model(context: dg.AssetExecutionContext, config: RidgeConfig, targets: ModellingFrame,
+                folds: FoldPlan, mlflow: MlflowTracker) -> dg.Output:
+    """Ridge regression on standardised features per fold: the linear baseline."""
+    features = list(targets.features)
+
+    def make_model():
+        return RidgeRegressor(features, alpha=config.alpha)
+
+    return _train_family(context, "ridge", make_model, lambda _result: make_model(),
+                         {"alpha": config.alpha}, targets, folds, mlflow)

@@ -1,0 +1,322 @@
+"""``qf``: run the research graph from the command line (the demo, or on your own panel).
+
+    qf demo                          the whole pipeline on the built-in synthetic market
+    qf run --panel PATH --out DIR    the same graph on your panel; writes DIR/summary.json
+
+Both execute the Dagster job in-process against a persistent Dagster instance under the state
+directory, so their runs, asset materializations and check results show in ``make dev``.
+Exit codes: 0 success, 1 a blocking check (leakage or data contract) stopped the graph,
+2 bad input (the panel violates the data contract), 3 another step failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+EXIT_BLOCKED, EXIT_BAD_INPUT, EXIT_FAILED = 1, 2, 3
+
+
+def _prepare_dagster_home(state_dir: Path) -> Path:
+    home = state_dir / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+class _ProgressHandler(logging.Handler):
+    """Prints one line per step start/finish and per check result, nothing else."""
+
+    def __init__(self, stream=None):
+        super().__init__(logging.DEBUG)
+        self.stream = stream or sys.stdout
+        self.started: dict[str, float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        if event is None:
+            return
+        kind, step = event.event_type_value, event.step_key
+        if kind == "STEP_START":
+            self.started[step] = time.perf_counter()
+            print(f"  - {step} ...", file=self.stream, flush=True)
+        elif kind == "STEP_SUCCESS":
+            elapsed = time.perf_counter() - self.started.get(step, time.perf_counter())
+            print(f"  ok {step} ({elapsed:.1f} s)", file=self.stream, flush=True)
+        elif kind == "STEP_FAILURE":
+            print(f"  FAILED {step}", file=self.stream, flush=True)
+        elif kind == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            verdict = "passed" if data.passed else "FAILED"
+            print(f"  check {data.check_name}: {verdict}", file=self.stream, flush=True)
+
+
+def _progress_logger_def():
+    import dagster as dg
+
+    @dg.logger(description="One line per step and check, for the command line.")
+    def progress(_init_context):
+        # a fresh, unregistered logger per run, so handlers never pile up across runs
+        logger = logging.Logger("quantflow.progress", level=logging.DEBUG)  # noqa: LOG001
+        logger.addHandler(_ProgressHandler())
+        return logger
+
+    return progress
+
+
+def execute_research(state_dir: Path, panel_path: str | None = None, horizon_days: int = 1,
+                     lag_days: int = 1, synthetic: dict[str, int] | None = None,
+                     tracking_uri: str | None = None, quiet: bool = False, instance=None,
+                     op_config: dict[str, dict[str, Any]] | None = None):
+    """Execute ``research_job`` in-process; returns ``(result, defs, wall_seconds)``.
+
+    ``instance`` defaults to the persistent Dagster instance under ``state_dir/dagster`` (the one
+    ``make dev`` shows); ``op_config`` adds per-asset config, e.g. ``{"folds": {"n_splits": 3}}``.
+    """
+    import warnings
+
+    import dagster as dg
+
+    from dagster_project.definitions import build_definitions
+
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    from dagster_project.resources import MarketDataSource
+
+    if instance is None:
+        _prepare_dagster_home(state_dir)
+        instance = dg.DagsterInstance.get()
+    import mlflow  # noqa: F401 - configures its logger on import; quiet it after
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # table-creation notices on first use
+    market = MarketDataSource(panel_path=panel_path, **{f"synthetic_{k}": v for k, v in (synthetic or {}).items()})
+    loggers = None if quiet else {"console": _progress_logger_def()}
+    defs = build_definitions(state_dir=state_dir, tracking_uri=tracking_uri, market_data=market, loggers=loggers)
+    job = defs.resolve_job_def("research_job")
+    ops: dict[str, Any] = {"targets": {"config": {"horizon_days": horizon_days, "lag_days": lag_days}}}
+    for name, config in (op_config or {}).items():
+        ops.setdefault(name, {"config": {}})["config"].update(config)
+    run_config: dict[str, Any] = {"ops": ops}
+    # the progress logger prints one line per step; quiet keeps Dagster's console to warnings
+    run_config["loggers"] = {"console": {}} if loggers else {"console": {"config": {"log_level": "WARNING"}}}
+    started = time.perf_counter()
+    result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
+                                    tags={"quantflow/trigger": "cli"})
+    return result, defs, time.perf_counter() - started
+
+
+def run_research(state_dir: Path, **kwargs: Any) -> dict[str, Any]:
+    """Execute ``research_job`` and collect its outputs into the summary dict (see ``qf run``)."""
+    result, defs, wall_s = execute_research(state_dir, **kwargs)
+    return _finite(_summarise(result, defs, wall_s))
+
+
+def _output(result, node: str):
+    try:
+        return result.output_for_node(node)
+    except Exception:  # noqa: BLE001 - the step did not run (blocked or failed)
+        return None
+
+
+def _summarise(result, defs, wall_s: float) -> dict[str, Any]:
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    failed_checks = {name: e for name, e in checks.items() if not e.passed}
+    leak = checks.get("targets_leakage_audit")
+    flagged = []
+    if leak is not None and "flagged_features" in leak.metadata:
+        text = leak.metadata["flagged_features"].value
+        flagged = [] if text == "none" else [f.strip() for f in text.split(",")]
+    split_check = checks.get("folds_leakage_audit")
+    split_problems = []
+    if split_check is not None and not split_check.passed:
+        split_problems = split_check.metadata["problems"].value.splitlines()
+    snapshot = _output(result, "feature_snapshots")
+    validation = _output(result, "validation_report")
+    ensemble = _output(result, "ensemble_weights")
+    tracker = defs.resources["mlflow"]
+    summary: dict[str, Any] = {
+        "success": bool(result.success),
+        "dagster_run_id": result.run_id,
+        "wall_seconds": round(wall_s, 2),
+        "data": {},
+        "leakage": {
+            "passed": bool(leak is not None and leak.passed and (split_check is None or split_check.passed)),
+            "flagged_features": flagged,
+            "split_problems": split_problems,
+        },
+        "failed_checks": {name: {k: str(v.value) for k, v in e.metadata.items()} for name, e in failed_checks.items()},
+        "models": {},
+        "ensemble": None,
+        "oracle": None,
+        "mlflow_run_id": tracker.parent_run_id(result.run_id),
+        "mlflow_tracking_uri": tracker.tracking_uri,
+    }
+    if snapshot is not None:
+        summary["data"] = {"n_dates": snapshot.n_dates, "n_assets": snapshot.n_assets,
+                           "features": list(snapshot.features), "data_version": snapshot.data_version,
+                           "source": snapshot.source}
+    if validation is not None:
+        for name, report in validation["models"].items():
+            overall = report["overall"]
+            summary["models"][name] = {
+                "oos_ic_mean": overall["ic_mean"], "oos_rank_ic_mean": overall["rank_ic_mean"],
+                "oos_rank_icir": overall["rank_icir"], "t_hac": overall["t_hac"], "p_hac": overall["p_hac"],
+                "n_dates": overall["n_dates"], "model_uri": report.get("model_uri"),
+                "report": validation["paths"][name],
+            }
+        summary["oracle"] = validation["oracle"]
+    if ensemble is not None:
+        summary["ensemble"] = {k: ensemble[k] for k in ("method", "weights", "oos_rank_ic_mean", "oos_ic_mean",
+                                                         "oos_rank_icir", "eval_dates")}
+        summary["ensemble"]["p_hac"] = ensemble["eval"]["ensemble"]["p_hac"]
+    return summary
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:+.4f}" if isinstance(value, float) else str(value)
+
+
+def print_summary(summary: dict[str, Any], state_dir: Path, stream=sys.stdout) -> None:
+    data = summary["data"]
+    if data:
+        print(f"\ndata: {data['n_dates']} dates x {data['n_assets']} assets, {len(data['features'])} features, "
+              f"version {data['data_version']}", file=stream)
+    print(f"leakage audit: {'passed' if summary['leakage']['passed'] else 'FAILED'}", file=stream)
+    rows = [(name, m["oos_ic_mean"], m["oos_rank_ic_mean"], m["oos_rank_icir"], m["p_hac"])
+            for name, m in summary["models"].items()]
+    if summary["ensemble"]:
+        e = summary["ensemble"]
+        rows.append((f"ensemble ({e['method']}, held-out dates)", e["oos_ic_mean"], e["oos_rank_ic_mean"],
+                     e["oos_rank_icir"], e["p_hac"]))
+    if summary["oracle"]:
+        o = summary["oracle"]
+        rows.append(("oracle (simulator's truth)", o["ic_mean"], o["rank_ic_mean"], o["rank_icir"], None))
+    if rows:
+        width = max(len(r[0]) for r in rows) + 2
+        print(f"\n{'signal':<{width}}{'OOS IC':>10}{'Rank IC':>10}{'Rank ICIR':>11}{'HAC p':>9}", file=stream)
+        for name, ic, ric, icir, p in rows:
+            p_text = "-" if p is None else f"{p:.4f}"
+            print(f"{name:<{width}}{_fmt(ic):>10}{_fmt(ric):>10}{_fmt(icir):>11}{p_text:>9}", file=stream)
+    if summary["ensemble"]:
+        weights = ", ".join(f"{k} {v:.2f}" for k, v in summary["ensemble"]["weights"].items())
+        print(f"ensemble weights: {weights}", file=stream)
+    print(f"\nDagster run {summary['dagster_run_id']} ({summary['wall_seconds']:.1f} s); "
+          f"state in {state_dir / 'dagster'} (open it with `make dev`)", file=stream)
+    print(f"MLflow run {summary['mlflow_run_id']} in {summary['mlflow_tracking_uri']} "
+          f"(open it with `make mlflow-ui`)", file=stream)
+    for name, m in summary["models"].items():
+        print(f"report ({name}): {m['report']}", file=stream)
+
+
+def _write_json_atomic(payload: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str, allow_nan=False))
+    os.replace(tmp, path)
+
+
+def _finite(payload: Any) -> Any:
+    if isinstance(payload, float):
+        return payload if math.isfinite(payload) else None
+    if isinstance(payload, dict):
+        return {k: _finite(v) for k, v in payload.items()}
+    if isinstance(payload, (list, tuple)):
+        return [_finite(v) for v in payload]
+    return payload
+
+
+def _exit_code(summary: dict[str, Any]) -> int:
+    if summary["success"]:
+        return 0
+    if summary["failed_checks"]:
+        return EXIT_BLOCKED
+    return EXIT_FAILED
+
+
+def _explain_failure(summary: dict[str, Any]) -> None:
+    leakage = summary["leakage"]
+    if leakage["flagged_features"]:
+        print(f"error: leakage audit blocked the graph: features implausibly predictive of their own "
+              f"target window: {', '.join(leakage['flagged_features'])}", file=sys.stderr)
+    for problem in leakage["split_problems"]:
+        print(f"error: split audit: {problem}", file=sys.stderr)
+    for name, meta in summary["failed_checks"].items():
+        if name not in ("targets_leakage_audit", "folds_leakage_audit"):
+            print(f"error: check {name} failed: {meta}", file=sys.stderr)
+    if not summary["failed_checks"]:
+        print("error: a step failed; see the Dagster run in `make dev` for its log", file=sys.stderr)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    state_dir = Path(args.state_dir).resolve()
+    print(f"quantflow demo: synthetic market ({args.n_assets} assets x {args.n_days} days, seed {args.seed})")
+    summary = run_research(state_dir, synthetic={"n_assets": args.n_assets, "n_days": args.n_days,
+                                                 "seed": args.seed})
+    _write_json_atomic(summary, state_dir / "demo_summary.json")
+    print_summary(summary, state_dir)
+    code = _exit_code(summary)
+    if code:
+        _explain_failure(summary)
+    return code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from quant_core.data.contracts import DataContractError
+    from quant_core.data.readers import read_panel
+
+    state_dir = Path(args.state_dir).resolve()
+    try:
+        read_panel(args.panel)
+    except DataContractError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"quantflow run: {args.panel} (horizon {args.horizon_days} d, lag {args.lag_days} d)")
+    summary = run_research(state_dir, panel_path=str(Path(args.panel).resolve()),
+                           horizon_days=args.horizon_days, lag_days=args.lag_days)
+    out = Path(args.out)
+    _write_json_atomic(summary, out / "summary.json")
+    print_summary(summary, state_dir)
+    print(f"summary: {out / 'summary.json'}")
+    code = _exit_code(summary)
+    if code:
+        _explain_failure(summary)
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qf", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--state-dir", default=os.environ.get("QF_STATE_DIR", ".qf_state"),
+                        help="Dagster, MLflow and report state (default: .qf_state or $QF_STATE_DIR)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the whole pipeline on the built-in synthetic market")
+    demo.add_argument("--n-assets", type=int, default=300)
+    demo.add_argument("--n-days", type=int, default=1008)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
+    run = sub.add_parser("run", help="run the research graph on your panel")
+    run.add_argument("--panel", required=True, help="parquet or CSV long panel: date, asset, close, ...")
+    run.add_argument("--out", required=True, help="directory for summary.json")
+    run.add_argument("--horizon-days", type=int, default=1, help="forward-return horizon (trading days)")
+    run.add_argument("--lag-days", type=int, default=1, help="days between feature close and entry close")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Dagster resources: data source, MLflow tracking, local state."""
+
+from dagster_project.resources.market_data import MarketDataSource
+from dagster_project.resources.mlflow_tracker import MlflowTracker, RunLogger
+from dagster_project.resources.state import ProjectState
+
+__all__ = ["MarketDataSource", "MlflowTracker", "ProjectState", "RunLogger"]

@@ -1,0 +1,36 @@
+"""The project's local state directory: reports, the drift reference and the landing folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+
+class ProjectState(dg.ConfigurableResource):
+    """Paths under one state directory (default ``.qf_state`` in the project)."""
+
+    state_dir: str = Field(description="Directory for reports, drift references and landing files")
+
+    def path(self, *parts: str) -> Path:
+        path = Path(self.state_dir).joinpath(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def reports_dir(self) -> Path:
+        path = Path(self.state_dir) / "reports"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def landing_dir(self) -> Path:
+        """New daily feature snapshots dropped here are compared with the drift reference."""
+        path = Path(self.state_dir) / "landing"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def drift_reference_path(self) -> Path:
+        return self.path("reference", "drift_reference.parquet")

@@ -1,0 +1,104 @@
+"""``qf run`` as a user calls it: a panel file in, summary.json out, clear failures."""
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dagster_project import cli
+from quant_core.data.synthetic import SyntheticMarketConfig, simulate_market
+
+SMALL_OPS = {"folds": {"n_splits": 2, "min_train_days": 150},
+             "lightgbm_model": {"num_boost_round": 60, "inner_valid_days": 30}}
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return simulate_market(SyntheticMarketConfig(n_assets=50, n_days=300, seed=3)).panel
+
+
+@pytest.fixture
+def fast_ops(monkeypatch):
+    """Keep the CLI's pipeline small: patch the default op config the CLI passes."""
+    original = cli.execute_research
+
+    def small(*args, **kwargs):
+        kwargs["op_config"] = {**SMALL_OPS, **(kwargs.get("op_config") or {})}
+        kwargs["quiet"] = True
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "execute_research", small)
+
+
+def test_qf_run_writes_the_documented_summary(tmp_path, panel, fast_ops):
+    path = tmp_path / "panel.csv"
+    panel.write_csv(path)
+    out = tmp_path / "out"
+    code = cli.main(["--state-dir", str(tmp_path / "state"), "run", "--panel", str(path), "--out", str(out)])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["data"]["n_dates"] == 300 and summary["data"]["n_assets"] == 50
+    assert summary["data"]["features"] == [c for c in panel.columns if c.startswith(("sig_", "noise_"))]
+    assert summary["leakage"] == {"passed": True, "flagged_features": [], "split_problems": []}
+    for name in ("lightgbm", "ridge"):
+        assert {"oos_ic_mean", "oos_rank_ic_mean", "oos_rank_icir"} <= set(summary["models"][name])
+        assert summary["models"][name]["oos_rank_ic_mean"] > 0.02
+    assert set(summary["ensemble"]["weights"]) == {"lightgbm", "ridge"}
+    assert isinstance(summary["ensemble"]["oos_rank_ic_mean"], float)
+    assert len(summary["mlflow_run_id"]) == 32
+
+
+def test_price_only_panel_gets_point_in_time_price_features(tmp_path, panel, fast_ops):
+    path = tmp_path / "prices.parquet"
+    panel.select(["date", "asset", "open", "high", "low", "close", "volume", "sector"]).write_parquet(path)
+    out = tmp_path / "out"
+    code = cli.main(["--state-dir", str(tmp_path / "state"), "run", "--panel", str(path), "--out", str(out),
+                     "--horizon-days", "5"])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert "mom_20d" in summary["data"]["features"] and "vol_20d" in summary["data"]["features"]
+    assert summary["leakage"]["passed"] is True
+
+
+def test_a_leaky_feature_blocks_the_graph_and_is_named(tmp_path, panel, fast_ops, capsys):
+    close = panel.pivot(on="asset", index="date", values="close").sort("date")
+    # the future: the return from close t+1 to close t+2 (exactly the default label) plus noise
+    future = panel.sort(["asset", "date"]).with_columns(
+        (pl.col("close").shift(-2).over("asset") / pl.col("close").shift(-1).over("asset") - 1).alias("peek")
+    )
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.01, future.height)
+    leaky = future.with_columns((pl.col("peek") + noise).alias("peek")).sort(["date", "asset"])
+    assert close.height == 300
+    path = tmp_path / "leaky.parquet"
+    leaky.write_parquet(path)
+    out = tmp_path / "out"
+    code = cli.main(["--state-dir", str(tmp_path / "state"), "run", "--panel", str(path), "--out", str(out)])
+    assert code == cli.EXIT_BLOCKED
+    err = capsys.readouterr().err
+    assert "leakage audit blocked the graph" in err and "peek" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["leakage"]["passed"] is False
+    assert summary["leakage"]["flagged_features"] == ["peek"]
+    assert summary["models"] == {}  # nothing downstream of the failed check ran
+
+
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (lambda p: p.drop("close"), "column 'close'"),
+        (lambda p: pl.concat([p, p.head(3)]), "(date, asset) pairs are unique"),
+        (lambda p: p.with_columns(pl.when(pl.int_range(pl.len()) == 7).then(-1.0)
+                                  .otherwise(pl.col("close")).alias("close")), "> 0"),
+    ],
+)
+def test_bad_panel_exits_2_naming_the_column_and_writes_nothing(tmp_path, panel, mutate, needle, capsys):
+    path = tmp_path / "bad.parquet"
+    mutate(panel).write_parquet(path)
+    out = tmp_path / "out"
+    code = cli.main(["--state-dir", str(tmp_path / "state"), "run", "--panel", str(path), "--out", str(out)])
+    assert code == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert str(path) in err and needle in err
+    assert not out.exists()

@@ -1,0 +1,97 @@
+"""The whole research graph, materialized in-process on a small synthetic market."""
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from mlflow import MlflowClient
+
+from dagster_project.resources.mlflow_model import load_signal_model
+
+EXPECTED_STEPS = {"feature_snapshots", "drift_reference", "targets", "folds", "lightgbm_model",
+                  "ridge_model", "validation_report", "shap_values", "ensemble_weights"}
+
+
+def test_every_asset_materializes_and_every_check_passes(research_run):
+    result = research_run["result"]
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()
+                    for e in [e.event_specific_data.materialization]}
+    assert materialized == EXPECTED_STEPS
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"feature_snapshots_contract": True, "targets_leakage_audit": True,
+                      "folds_leakage_audit": True}
+
+
+def test_recovered_rank_ic_lies_between_a_fair_fraction_of_the_oracle_and_the_oracle(research_run):
+    summary = research_run["summary"]
+    oracle = summary["oracle"]["rank_ic_mean"]
+    assert 0.08 < oracle < 0.16
+    for name in ("lightgbm", "ridge"):
+        model = summary["models"][name]
+        # far above the oracle would mean a leak; far below, a broken pipeline
+        assert 0.4 * oracle < model["oos_rank_ic_mean"] < oracle + 0.02, (name, model, oracle)
+        assert model["p_hac"] < 0.01
+    ensemble = summary["ensemble"]
+    assert abs(sum(ensemble["weights"].values()) - 1.0) < 1e-9
+    assert 0.4 * oracle < ensemble["oos_rank_ic_mean"] < oracle + 0.03
+
+
+def test_oof_predictions_cover_each_test_row_once_and_never_a_train_row(research_run):
+    result = research_run["result"]
+    folds = result.output_for_node("folds")
+    targets = result.output_for_node("targets")
+    trained = result.output_for_node("lightgbm_model")
+    oof = trained.result.oof
+    test_rows = np.concatenate([test for _, test in folds.splits])
+    assert oof.height == len(test_rows) == len(np.unique(test_rows))
+    expected = targets.frame[np.sort(test_rows)].select(["date", "asset"])
+    assert oof.select(["date", "asset"]).sort(["date", "asset"]).equals(expected)
+
+
+def test_mlflow_holds_one_parent_run_with_nested_asset_and_fold_runs(research_run):
+    summary = research_run["summary"]
+    client = MlflowClient(tracking_uri=summary["mlflow_tracking_uri"])
+    parent = client.get_run(summary["mlflow_run_id"])
+    assert parent.data.tags["dagster.run_id"] == summary["dagster_run_id"]
+    experiment = parent.info.experiment_id
+    children = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    by_asset = {r.data.tags["dagster.asset_key"]: r for r in children}
+    assert set(by_asset) == {"lightgbm_model", "ridge_model", "validation_report", "shap_values",
+                             "ensemble_weights"}
+    for run in children:
+        assert run.data.tags["data_version"] == summary["data"]["data_version"]
+    lgb_run = by_asset["lightgbm_model"]
+    folds = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{lgb_run.info.run_id}'")
+    assert sorted(r.data.tags["quantflow.fold"] for r in folds) == ["0", "1", "2"]
+    for fold in folds:
+        assert "rank_ic_mean" in fold.data.metrics
+        assert len(client.get_metric_history(fold.info.run_id, "valid_l2")) > 1  # the training curve
+    artifacts = {a.path for a in client.list_artifacts(by_asset["validation_report"].info.run_id, "reports")}
+    assert "reports/validation_lightgbm.html" in artifacts
+
+
+def test_registered_model_is_the_exact_version_and_scores_new_data(research_run):
+    summary = research_run["summary"]
+    result = research_run["result"]
+    trained = result.output_for_node("lightgbm_model")
+    model_uri = summary["models"]["lightgbm"]["model_uri"]
+    assert model_uri == trained.model_uri
+    client = MlflowClient(tracking_uri=summary["mlflow_tracking_uri"])
+    name, version = model_uri.removeprefix("models:/").split("/")
+    assert str(client.get_model_version_by_alias(name, "challenger").version) == version
+    loaded = load_signal_model(model_uri, summary["mlflow_tracking_uri"])
+    frame = result.output_for_node("targets").frame.tail(500)
+    scores = loaded.predict(frame.select(list(trained.features)).to_pandas())
+    np.testing.assert_allclose(scores, trained.final_model.predict(frame), rtol=1e-6)
+
+
+def test_validation_report_is_written_and_shap_ranks_planted_signals_first(research_run):
+    result = research_run["result"]
+    report = result.output_for_node("validation_report")
+    html = Path(report["paths"]["lightgbm"]).read_text()
+    assert "Rank IC" in html and "<img" in html
+    shap = result.output_for_node("shap_values")
+    top4 = set(shap["feature"].head(4).to_list())
+    assert top4 == {"sig_fast", "sig_slow", "sig_calm", "sig_stress"}, shap
+    assert isinstance(shap, pl.DataFrame)
