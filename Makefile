@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export QF_STATE_DIR := $(STATE)
 export DAGSTER_HOME := $(STATE)/dagster
 
-.PHONY: setup demo test test-fast bench dev mlflow-ui lint clean
+.PHONY: setup demo test test-fast bench bench-peers dev mlflow-ui lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,17 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	mkdir -p bench_results
 	$(BIN)/python -m benchmarks.run --out bench_results/bench.json
+
+# peers (skfolio, ...) live in their own venv, never in the project's dependencies
+PEER_VENV := .bench_venv
+$(PEER_VENV)/.installed:
+	$(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install --quiet skfolio numpy polars==2.1.0
+	touch $@
+
+bench-peers: $(PEER_VENV)/.installed
+	mkdir -p bench_results
+	$(PEER_VENV)/bin/python benchmarks/peers/bench_cpcv_vs_skfolio.py | tee bench_results/peers_cpcv.jsonl
 
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml

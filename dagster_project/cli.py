@@ -76,7 +76,7 @@ def _progress_logger_def():
 
 
 def execute_research(state_dir: Path, panel_path: str | None = None, horizon_days: int = 1,
-                     lag_days: int = 1, synthetic: dict[str, int] | None = None,
+                     lag_days: int = 1, target_kind: str = "raw", synthetic: dict[str, int] | None = None,
                      tracking_uri: str | None = None, quiet: bool = False, instance=None,
                      op_config: dict[str, dict[str, Any]] | None = None):
     """Execute ``research_job`` in-process; returns ``(result, defs, wall_seconds)``.
@@ -104,7 +104,8 @@ def execute_research(state_dir: Path, panel_path: str | None = None, horizon_day
     loggers = None if quiet else {"console": _progress_logger_def()}
     defs = build_definitions(state_dir=state_dir, tracking_uri=tracking_uri, market_data=market, loggers=loggers)
     job = defs.resolve_job_def("research_job")
-    ops: dict[str, Any] = {"targets": {"config": {"horizon_days": horizon_days, "lag_days": lag_days}}}
+    ops: dict[str, Any] = {"targets": {"config": {"horizon_days": horizon_days, "lag_days": lag_days,
+                                                  "kind": target_kind}}}
     for name, config in (op_config or {}).items():
         ops.setdefault(name, {"config": {}})["config"].update(config)
     run_config: dict[str, Any] = {"ops": ops}
@@ -281,9 +282,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     except DataContractError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"quantflow run: {args.panel} (horizon {args.horizon_days} d, lag {args.lag_days} d)")
+    print(f"quantflow run: {args.panel} (horizon {args.horizon_days} d, lag {args.lag_days} d, "
+          f"target {args.target_kind})")
     summary = run_research(state_dir, panel_path=str(Path(args.panel).resolve()),
-                           horizon_days=args.horizon_days, lag_days=args.lag_days)
+                           horizon_days=args.horizon_days, lag_days=args.lag_days,
+                           target_kind=args.target_kind)
     out = Path(args.out)
     _write_json_atomic(summary, out / "summary.json")
     print_summary(summary, state_dir)
@@ -309,6 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="directory for summary.json")
     run.add_argument("--horizon-days", type=int, default=1, help="forward-return horizon (trading days)")
     run.add_argument("--lag-days", type=int, default=1, help="days between feature close and entry close")
+    run.add_argument("--target-kind", default="raw",
+                     choices=["raw", "excess", "residual", "vol_scaled", "rank", "zscore"],
+                     help="raw forward return, excess over the market, sector residual, vol-scaled, "
+                          "or per-date rank / z-score")
     run.set_defaults(func=cmd_run)
     return parser
 

@@ -5,9 +5,10 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
-from dagster_project.assets.metadata import markdown_table
+from dagster_project.assets.metadata import image, markdown_table
+from dagster_project.resources import ProjectState
 from quant_core.data.dataset import FoldPlan, ModellingFrame
-from quant_core.model_selection import PurgedKFold, Rolling, WalkForward
+from quant_core.model_selection import PurgedKFold, Rolling, WalkForward, plot_folds
 
 
 class FoldConfig(dg.Config):
@@ -31,7 +32,7 @@ def _splitter(config: FoldConfig, embargo_days: int):
 
 
 @dg.asset(group_name="research")
-def folds(config: FoldConfig, targets: ModellingFrame) -> dg.Output:
+def folds(config: FoldConfig, targets: ModellingFrame, state: ProjectState) -> dg.Output:
     """Train/test row indices per fold, purged by label_end and embargoed by date."""
     embargo_days = targets.horizon_days if config.embargo_days is None else config.embargo_days
     splitter = _splitter(config, embargo_days)
@@ -39,7 +40,10 @@ def folds(config: FoldConfig, targets: ModellingFrame) -> dg.Output:
     splits = tuple(splitter.split(dates, label_end))
     description = splitter.describe(dates, label_end)
     plan = FoldPlan(splits=splits, description=description, scheme=config.scheme, embargo_days=embargo_days)
+    layout = state.reports_dir / "fold_layout.png"
+    plot_folds(splitter, dates, label_end, path=layout, title=f"{config.scheme} folds")
     return dg.Output(plan, metadata={
+        "layout": image(layout),
         "scheme": config.scheme,
         "n_splits": len(splits),
         "embargo_days": embargo_days,

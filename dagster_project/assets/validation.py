@@ -32,7 +32,8 @@ def validation_report(context: dg.AssetExecutionContext, feature_snapshots: Feat
     families = [lightgbm_model, ridge_model]
     reports, rows, paths = {}, [], {}
     oracle = None
-    if feature_snapshots.oracle is not None and (targets.horizon_days, targets.lag_days) == (1, 1):
+    oracle_applies = (targets.horizon_days, targets.lag_days, targets.target_kind) == (1, 1, "raw")
+    if feature_snapshots.oracle is not None and oracle_applies:
         oracle = oracle_ic_summary(feature_snapshots.oracle, lightgbm_model.result.oof)
     with mlflow.asset_run(context, targets.data_version) as run:
         for trained in families:

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from quant_core.data.contracts import feature_columns
 from quant_core.data.readers import read_panel
-from quant_core.data.snapshot import FeatureSnapshot, content_hash
+from quant_core.data.snapshot import FeatureSnapshot, availability_map, content_hash
 
 
 class MarketDataSource(dg.ConfigurableResource):
@@ -42,4 +42,4 @@ class MarketDataSource(dg.ConfigurableResource):
             panel = price_features(panel)
             features = feature_columns(panel)
         return FeatureSnapshot(panel=panel, features=tuple(features), data_version=content_hash(panel),
-                               source=source, oracle=oracle)
+                               source=source, oracle=oracle, availability=availability_map(panel, features))

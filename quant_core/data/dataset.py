@@ -22,6 +22,9 @@ class ModellingFrame:
     horizon_days: int
     lag_days: int
     data_version: str
+    target_kind: str = "raw"
+    availability: dict[str, str] | None = None
+    """``{feature: timestamp column}`` carried in ``frame`` when the panel supplied them."""
 
     def dates(self) -> np.ndarray:
         return self.frame["date"].to_numpy().astype("datetime64[D]")

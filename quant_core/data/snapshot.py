@@ -8,6 +8,14 @@ from dataclasses import dataclass
 import polars as pl
 
 
+AVAILABILITY_SUFFIX = "__available_at"
+
+
+def availability_map(panel: pl.DataFrame, features: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``{feature: "<feature>__available_at"}`` for each feature whose timestamp column exists."""
+    return {f: f + AVAILABILITY_SUFFIX for f in features if f + AVAILABILITY_SUFFIX in panel.columns}
+
+
 def content_hash(panel: pl.DataFrame) -> str:
     """A short, order-sensitive hash of a panel's schema and values: its data version."""
     digest = hashlib.sha256()
@@ -35,6 +43,13 @@ class FeatureSnapshot:
     oracle: pl.DataFrame | None = None
     """Ground-truth expected return of the default label (date, asset, oracle_alpha), only when
     the market is simulated: the ceiling a model's IC is compared with."""
+    availability: dict[str, str] | None = None
+    """``{feature: column}`` for features whose panel supplies the time each value became known
+    (a ``<feature>__available_at`` date or datetime column); audited against the decision time."""
+
+    @property
+    def availability_columns(self) -> list[str]:
+        return list((self.availability or {}).values())
 
     @property
     def n_dates(self) -> int:

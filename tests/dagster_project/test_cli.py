@@ -54,10 +54,11 @@ def test_price_only_panel_gets_point_in_time_price_features(tmp_path, panel, fas
     panel.select(["date", "asset", "open", "high", "low", "close", "volume", "sector"]).write_parquet(path)
     out = tmp_path / "out"
     code = cli.main(["--state-dir", str(tmp_path / "state"), "run", "--panel", str(path), "--out", str(out),
-                     "--horizon-days", "5"])
+                     "--horizon-days", "5", "--target-kind", "vol_scaled"])
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert "mom_20d" in summary["data"]["features"] and "vol_20d" in summary["data"]["features"]
+    assert summary["oracle"] is None  # the oracle only describes the raw 1-day default label
     assert summary["leakage"]["passed"] is True
 
 
