@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from quant_core.model_selection import CombinatorialPurgedKFold  # noqa: E402
+from quant_core.model_selection import CombinatorialPurgedKFold
 
 
 def _time(fn) -> float:

@@ -14,7 +14,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-__all__ = ["BLEND_METHODS", "BlendResult", "apply_blend", "fit_blend", "zscore_by_date"]
+__all__ = [
+    "BLEND_METHODS",
+    "BlendResult",
+    "apply_blend",
+    "blend_transform",
+    "blend_weights",
+    "fit_blend",
+    "outer_split",
+    "zscore_by_date",
+]
 
 BLEND_METHODS = ("equal", "ic_weighted", "rank_average", "nnls")
 
@@ -147,6 +156,70 @@ def _nnls_weights(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return b / total if total > 0 else np.full(X.shape[1], 1.0 / X.shape[1])
 
 
+def blend_transform(method: str) -> str:
+    """Per-date member transform a blend method uses: "rank" for rank_average, else "zscore"."""
+    if method not in BLEND_METHODS:
+        raise ValueError(f"method must be one of {BLEND_METHODS}, got {method!r}")
+    return "rank" if method == "rank_average" else "zscore"
+
+
+def outer_split(dates: Any, outer_test_fraction: float) -> Any:
+    """Last date of the fitting period of an outer (fit, eval) split of ``dates``.
+
+    The earliest ``floor(n * (1 - outer_test_fraction))`` unique dates fit an ensemble; the
+    later ones judge it. Every ensemble in this package uses this rule, so a blend, a stack
+    and a regime router fitted on the same frame share the same held-out dates.
+    """
+    if not 0.0 < outer_test_fraction < 1.0:
+        raise ValueError(f"outer_test_fraction must be in (0, 1), got {outer_test_fraction}")
+    unique = pl.Series("date", dates).unique().sort()
+    n_fit = int(np.floor(unique.len() * (1.0 - outer_test_fraction)))
+    if n_fit < 1 or n_fit >= unique.len():
+        raise ValueError(
+            f"{unique.len()} unique dates with outer_test_fraction={outer_test_fraction} "
+            f"leave {n_fit} fit dates and {unique.len() - n_fit} eval dates; need >= 1 of each"
+        )
+    return unique[n_fit - 1]
+
+
+def blend_weights(
+    fit: pl.DataFrame, members: Sequence[str], method: str = "ic_weighted", target: str = "target"
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Blend weights fitted on every row of ``fit`` (the caller has cut the fitting dates).
+
+    Returns
+    -------
+    weights : dict[str, float]
+        Non-negative, summing to one (see :func:`fit_blend` for each method).
+    member_ic : dict[str, float]
+        Mean per-date Spearman rank IC of each member on ``fit``.
+    """
+    if method not in BLEND_METHODS:
+        raise ValueError(f"method must be one of {BLEND_METHODS}, got {method!r}")
+    members = list(members)
+    _check(fit, members, ["date", target])
+    member_ic = _mean_rank_ic(fit, members, target)
+    m = len(members)
+    if method in ("equal", "rank_average"):
+        w = np.full(m, 1.0 / m)
+    elif method == "ic_weighted":
+        pos = np.array([max(member_ic[c], 0.0) for c in members])
+        w = pos / pos.sum() if pos.sum() > 0 else np.full(m, 1.0 / m)
+    else:  # nnls
+        fz = _transformed(
+            fit.select("date", pl.col(target).cast(pl.Float64), *members).filter(
+                pl.col(target).is_not_null() & pl.col(target).is_not_nan()
+            ),
+            [target, *members],
+            "zscore",
+        )
+        if fz.height == 0:
+            w = np.full(m, 1.0 / m)
+        else:
+            w = _nnls_weights(fz.select(members).to_numpy(), fz.get_column(target).to_numpy())
+    return {c: float(x) for c, x in zip(members, w, strict=True)}, member_ic
+
+
 def fit_blend(
     oof_wide: pl.DataFrame,
     members: Sequence[str],
@@ -177,40 +250,16 @@ def fit_blend(
     """
     if method not in BLEND_METHODS:
         raise ValueError(f"method must be one of {BLEND_METHODS}, got {method!r}")
-    if not 0.0 < outer_test_fraction < 1.0:
-        raise ValueError(f"outer_test_fraction must be in (0, 1), got {outer_test_fraction}")
     members = list(members)
     _check(oof_wide, members, ["date", "asset", target])
     dates = oof_wide.get_column("date").unique().sort()
-    n_fit = int(np.floor(dates.len() * (1.0 - outer_test_fraction)))
-    if n_fit < 1 or n_fit >= dates.len():
-        raise ValueError(
-            f"{dates.len()} unique dates with outer_test_fraction={outer_test_fraction} "
-            f"leave {n_fit} fit dates and {dates.len() - n_fit} eval dates; need >= 1 of each"
-        )
-    last_fit = dates[n_fit - 1]
+    last_fit = outer_split(dates, outer_test_fraction)
+    n_fit = int((dates <= last_fit).sum())
     # Only rows up to the last fitting date are read to fit the weights.
     fit = oof_wide.filter(pl.col("date") <= last_fit)
     evl = oof_wide.filter(pl.col("date") > last_fit).sort(["date", "asset"])
-    transform = "rank" if method == "rank_average" else "zscore"
-
-    member_ic = _mean_rank_ic(fit, members, target)
-    m = len(members)
-    if method in ("equal", "rank_average"):
-        w = np.full(m, 1.0 / m)
-    elif method == "ic_weighted":
-        pos = np.array([max(member_ic[c], 0.0) for c in members])
-        w = pos / pos.sum() if pos.sum() > 0 else np.full(m, 1.0 / m)
-    else:  # nnls
-        fz = _transformed(
-            fit.select("date", pl.col(target).cast(pl.Float64), *members).filter(
-                pl.col(target).is_not_null() & pl.col(target).is_not_nan()
-            ),
-            [target, *members],
-            "zscore",
-        )
-        w = _nnls_weights(fz.select(members).to_numpy(), fz.get_column(target).to_numpy())
-    weights = {c: float(x) for c, x in zip(members, w, strict=True)}
+    transform = blend_transform(method)
+    weights, member_ic = blend_weights(fit, members, method, target=target)
 
     scored = apply_blend(evl, weights, members, transform=transform)
     eval_frame = scored.select(
