@@ -145,6 +145,7 @@ def _summarise(result, defs, wall_s: float) -> dict[str, Any]:
     snapshot = _output(result, "feature_snapshots")
     validation = _output(result, "validation_report")
     ensemble = _output(result, "ensemble_weights")
+    routing = _output(result, "regime_routing")
     tracker = defs.resources["mlflow"]
     summary: dict[str, Any] = {
         "success": bool(result.success),
@@ -159,6 +160,7 @@ def _summarise(result, defs, wall_s: float) -> dict[str, Any]:
         "failed_checks": {name: {k: str(v.value) for k, v in e.metadata.items()} for name, e in failed_checks.items()},
         "models": {},
         "ensemble": None,
+        "regime_routing": None,
         "oracle": None,
         "mlflow_run_id": tracker.parent_run_id(result.run_id),
         "mlflow_tracking_uri": tracker.tracking_uri,
@@ -181,6 +183,19 @@ def _summarise(result, defs, wall_s: float) -> dict[str, Any]:
         summary["ensemble"] = {k: ensemble[k] for k in ("method", "weights", "oos_rank_ic_mean", "oos_ic_mean",
                                                          "oos_rank_icir", "eval_dates")}
         summary["ensemble"]["p_hac"] = ensemble["eval"]["ensemble"]["p_hac"]
+        summary["ensemble"]["oracle_held_out"] = ensemble["oracle_held_out"]
+        stack = ensemble["eval"]["stacking"]
+        summary["ensemble"]["stacking"] = {"oos_rank_ic_mean": stack["rank_ic_mean"], "oos_ic_mean": stack["ic_mean"],
+                                           "oos_rank_icir": stack["rank_icir"], "p_hac": stack["p_hac"]}
+    if routing is not None:
+        routed, static = routing["eval"]["ensemble"], routing["eval"]["static"]
+        summary["regime_routing"] = {
+            "detector": type(routing["detector"]).__name__, "last_fit_date": str(routing["last_fit_date"]),
+            "oos_rank_ic_mean": routed["rank_ic_mean"], "oos_ic_mean": routed["ic_mean"],
+            "oos_rank_icir": routed["rank_icir"], "p_hac": routed["p_hac"],
+            "static_oos_rank_ic_mean": static["rank_ic_mean"],
+            "routing": routing["routing"].to_dicts(),
+        }
     return summary
 
 
@@ -200,12 +215,24 @@ def print_summary(summary: dict[str, Any], state_dir: Path, stream=sys.stdout) -
         e = summary["ensemble"]
         rows.append((f"ensemble ({e['method']}, held-out dates)", e["oos_ic_mean"], e["oos_rank_ic_mean"],
                      e["oos_rank_icir"], e["p_hac"]))
+        s = e["stacking"]
+        rows.append(("stacking (ridge meta, held-out dates)", s["oos_ic_mean"], s["oos_rank_ic_mean"],
+                     s["oos_rank_icir"], s["p_hac"]))
+    if summary["regime_routing"]:
+        r = summary["regime_routing"]
+        rows.append((f"regime routing ({r['detector'].removesuffix('RegimeDetector')}, held-out)", r["oos_ic_mean"],
+                     r["oos_rank_ic_mean"], r["oos_rank_icir"], r["p_hac"]))
     if summary["oracle"]:
         o = summary["oracle"]
         rows.append(("oracle (simulator's truth)", o["ic_mean"], o["rank_ic_mean"], o["rank_icir"], None))
+    if summary["ensemble"] and summary["ensemble"].get("oracle_held_out"):
+        o = summary["ensemble"]["oracle_held_out"]
+        rows.append(("oracle on the held-out dates", o["ic_mean"], o["rank_ic_mean"], o["rank_icir"], None))
     if rows:
+        print("\nmodels and oracle: all out-of-fold dates; ensembles: the held-out last dates their "
+              "weights never saw", file=stream)
         width = max(len(r[0]) for r in rows) + 2
-        print(f"\n{'signal':<{width}}{'OOS IC':>10}{'Rank IC':>10}{'Rank ICIR':>11}{'HAC p':>9}", file=stream)
+        print(f"{'signal':<{width}}{'OOS IC':>10}{'Rank IC':>10}{'Rank ICIR':>11}{'HAC p':>9}", file=stream)
         for name, ic, ric, icir, p in rows:
             p_text = "-" if p is None else f"{p:.4f}"
             print(f"{name:<{width}}{_fmt(ic):>10}{_fmt(ric):>10}{_fmt(icir):>11}{p_text:>9}", file=stream)

@@ -1,7 +1,7 @@
 """Research-graph assets, one module per stage."""
 
-from dagster_project.assets.ensemble import ensemble_weights
-from dagster_project.assets.explain import shap_values
+from dagster_project.assets.ensemble import ensemble_weights, regime_routing
+from dagster_project.assets.explain import permutation_importance, shap_values
 from dagster_project.assets.folds import folds
 from dagster_project.assets.models import lightgbm_model, ridge_model
 from dagster_project.assets.snapshots import drift_reference, feature_snapshots
@@ -10,5 +10,5 @@ from dagster_project.assets.validation import validation_report
 
 RESEARCH_ASSETS = [
     feature_snapshots, drift_reference, targets, folds, lightgbm_model, ridge_model,
-    validation_report, shap_values, ensemble_weights,
+    validation_report, shap_values, permutation_importance, ensemble_weights, regime_routing,
 ]

@@ -5,14 +5,26 @@ from typing import Any
 
 import dagster as dg
 import numpy as np
+import polars as pl
 from pydantic import Field
 
 from dagster_project.assets.metadata import markdown_table
 from dagster_project.assets.types import TrainedFamily
 from dagster_project.resources import MlflowTracker
+from dagster_project.resources.mlflow_tracker import (
+    MODEL_CARD_ARTIFACT,
+    OOF_ARTIFACT,
+    REFERENCE_ARTIFACT,
+    code_version,
+    config_hash,
+)
 from quant_core.data.dataset import FoldPlan, ModellingFrame
 from quant_core.models import LightGBMRegressor, RidgeRegressor, train_foldwise
+from quant_core.models.model_card import ModelCard, known_limitations
+from quant_core.monitoring.evidently_drift import training_reference
 from quant_core.validation import fold_ic_table
+
+REFERENCE_DAYS = 126  # newest training dates kept as the drift reference of a registered model
 
 
 class LightGBMConfig(dg.Config):
@@ -48,6 +60,9 @@ def _train_family(
     overall = fold_table.filter(fold_table["fold"] == "overall").row(0, named=True)
     final_model = make_final(result).fit(targets.frame)
     features = list(targets.features)
+    reference = training_reference(targets.frame, features, REFERENCE_DAYS)
+    reference = reference.with_columns(pl.Series("score", final_model.predict(reference), dtype=pl.Float64))
+    lineage = _lineage_tags(context, family, params, targets, folds, overall)
     with mlflow.asset_run(context, targets.data_version, {"quantflow.family": family}) as run:
         run.log_params({**params, "family": family, "n_folds": folds.n_splits, "scheme": folds.scheme,
                         "embargo_days": folds.embargo_days, "horizon_days": targets.horizon_days,
@@ -61,10 +76,13 @@ def _train_family(
                     for metric, values in curves.items():
                         fold_run.log_curve(f"{dataset}_{metric}", list(values))
         run.log_metrics({f"oos_{k}": v for k, v in overall.items() if k != "fold"})
-        model_uri, version = run.log_signal_model(
-            final_model, features, mlflow.registered_name(family),
-            tags={"data_version": targets.data_version, "dagster.run_id": context.run.run_id},
-        )
+        run.set_tags({k: v for k, v in lineage.items() if not k.startswith("validation.")})
+        run.log_parquet(result.oof, OOF_ARTIFACT)
+        run.log_parquet(reference, REFERENCE_ARTIFACT)
+        name = mlflow.registered_name(family)
+        model_uri, version = run.log_signal_model(final_model, features, name, tags=lineage)
+        card = _model_card(name, version, family, params, lineage, targets, folds, fold_table, overall)
+        run.log_text(card.to_markdown(), MODEL_CARD_ARTIFACT)
         run_id = run.run_id
     trained = TrainedFamily(family=family, result=result, final_model=final_model,
                             features=tuple(features), model_uri=model_uri, model_version=version,
@@ -77,6 +95,52 @@ def _train_family(
         "model_uri": model_uri,
         "mlflow_run_id": run_id,
     })
+
+
+def _lineage_tags(context: dg.AssetExecutionContext, family: str, params: dict[str, Any],
+                  targets: ModellingFrame, folds: FoldPlan, overall: dict[str, Any]) -> dict[str, str]:
+    """Model-version tags: where the data, code and config came from, and the validation numbers."""
+    recipe = {"family": family, "params": params, "features": list(targets.features),
+              "scheme": folds.scheme, "n_splits": folds.n_splits, "embargo_days": folds.embargo_days,
+              "horizon_days": targets.horizon_days, "lag_days": targets.lag_days,
+              "target_kind": targets.target_kind}
+    dates = targets.frame["date"]
+    tags = {
+        "data_version": targets.data_version,
+        "code_version": code_version(),
+        "config_hash": config_hash(recipe),
+        "dagster.run_id": context.run.run_id,
+        "dagster.job": context.run.job_name,
+        "quantflow.family": family,
+        "quantflow.horizon_days": targets.horizon_days,
+        "quantflow.lag_days": targets.lag_days,
+        "quantflow.target_kind": targets.target_kind,
+        "quantflow.train_start": dates.min(),
+        "quantflow.train_end": dates.max(),
+        "quantflow.n_features": len(targets.features),
+        **{f"validation.{k}": v for k, v in overall.items() if k != "fold"},
+    }
+    return {k: str(v) for k, v in tags.items()}
+
+
+def _model_card(name: str, version: str, family: str, params: dict[str, Any], lineage: dict[str, str],
+                targets: ModellingFrame, folds: FoldPlan, fold_table: pl.DataFrame,
+                overall: dict[str, Any]) -> ModelCard:
+    frame = targets.frame
+    metrics = {k: v for k, v in overall.items() if k not in ("fold", "start", "end")}
+    n_assets = frame["asset"].n_unique()
+    return ModelCard(
+        name=name, version=version, family=family, data_version=targets.data_version,
+        code_version=lineage["code_version"], config_hash=lineage["config_hash"],
+        dagster_run_id=lineage["dagster.run_id"], train_start=frame["date"].min(),
+        train_end=frame["date"].max(), n_rows=frame.height, n_dates=frame["date"].n_unique(),
+        n_assets=n_assets, horizon_days=targets.horizon_days, lag_days=targets.lag_days,
+        target_kind=targets.target_kind, features=list(targets.features), params=params,
+        fold_scheme=folds.scheme, embargo_days=folds.embargo_days, folds=fold_table, metrics=metrics,
+        limitations=known_limitations(metrics, horizon_days=targets.horizon_days,
+                                      n_oos_dates=int(overall["n_dates"]), n_assets=n_assets,
+                                      fold_scheme=folds.scheme),
+    )
 
 
 @dg.asset(group_name="research")

@@ -17,6 +17,7 @@ from quant_core.ensemble.blend import (
     zscore_by_date,
 )
 from quant_core.ensemble.hmm import GaussianHMM
+from quant_core.ensemble.members import oof_wide
 from quant_core.ensemble.regime import HMMRegimeDetector, ThresholdRegimeDetector, market_state
 from quant_core.ensemble.routing import (
     DEFAULT_REGIME,
@@ -54,6 +55,7 @@ __all__ = [
     "fit_stacking",
     "ic_by_regime",
     "market_state",
+    "oof_wide",
     "outer_split",
     "routing_table",
     "stacking_design",

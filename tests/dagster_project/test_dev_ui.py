@@ -58,7 +58,7 @@ def test_dagster_dev_serves_every_asset_check_job_schedule_and_sensor(tmp_path):
         assert data and data["assetNodes"], "dagster dev did not answer within 120 s"
         assets = {"/".join(n["assetKey"]["path"]) for n in data["assetNodes"]}
         assert assets == {"feature_snapshots", "drift_reference", "targets", "folds", "lightgbm_model",
-                          "ridge_model", "validation_report", "shap_values", "ensemble_weights"}
+                          "ridge_model", "validation_report", "shap_values", "permutation_importance", "ensemble_weights", "regime_routing"}
         checks = {c["name"]: c["blocking"] for n in data["assetNodes"]
                   for c in (n["assetChecksOrError"].get("checks") or [])}
         assert checks == {"feature_snapshots_contract": True, "targets_leakage_audit": True,

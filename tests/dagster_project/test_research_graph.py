@@ -9,7 +9,8 @@ from mlflow import MlflowClient
 from dagster_project.resources.mlflow_model import load_signal_model
 
 EXPECTED_STEPS = {"feature_snapshots", "drift_reference", "targets", "folds", "lightgbm_model",
-                  "ridge_model", "validation_report", "shap_values", "ensemble_weights"}
+                  "ridge_model", "validation_report", "shap_values", "permutation_importance",
+                  "ensemble_weights", "regime_routing"}
 
 
 def test_every_asset_materializes_and_every_check_passes(research_run):
@@ -58,7 +59,7 @@ def test_mlflow_holds_one_parent_run_with_nested_asset_and_fold_runs(research_ru
     children = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
     by_asset = {r.data.tags["dagster.asset_key"]: r for r in children}
     assert set(by_asset) == {"lightgbm_model", "ridge_model", "validation_report", "shap_values",
-                             "ensemble_weights"}
+                             "permutation_importance", "ensemble_weights", "regime_routing"}
     for run in children:
         assert run.data.tags["data_version"] == summary["data"]["data_version"]
     lgb_run = by_asset["lightgbm_model"]
@@ -95,3 +96,27 @@ def test_validation_report_is_written_and_shap_ranks_planted_signals_first(resea
     top4 = set(shap["feature"].head(4).to_list())
     assert top4 == {"sig_fast", "sig_slow", "sig_calm", "sig_stress"}, shap
     assert isinstance(shap, pl.DataFrame)
+
+
+def test_permutation_importance_ranks_the_planted_signals_above_the_noise(research_run):
+    table = research_run["result"].output_for_node("permutation_importance")
+    features = table.filter(pl.col("kind") == "feature").sort("importance", descending=True)
+    planted = {"sig_fast", "sig_slow", "sig_calm", "sig_stress"}
+    top = features["item"].head(3).to_list()
+    assert set(top) <= planted, features
+    worst_planted = features.filter(pl.col("item").is_in(["sig_fast", "sig_slow", "sig_calm"]))["importance"].min()
+    best_noise = features.filter(pl.col("item").str.starts_with("noise_"))["importance"].max()
+    assert worst_planted > best_noise
+
+
+def test_regime_routing_is_fitted_before_its_held_out_dates_and_feeds_scoring(research_run):
+    result = research_run["result"]
+    routing = result.output_for_node("regime_routing")
+    ensemble = result.output_for_node("ensemble_weights")
+    assert str(routing["last_fit_date"]) < ensemble["eval_dates"][0]  # same outer split as the blend
+    table = routing["routing"]
+    assert {"regime", "member", "weight", "used"} <= set(table.columns)
+    for _, part in table.group_by("regime"):
+        assert abs(part["weight"].sum() - 1.0) < 1e-9
+    summary = research_run["summary"]["regime_routing"]
+    assert summary["oos_rank_ic_mean"] > 0.02

@@ -77,7 +77,7 @@ def test_definitions_load_with_every_asset_check_job_schedule_and_sensor(tmp_pat
     graph = defs.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
         "feature_snapshots", "drift_reference", "targets", "folds", "lightgbm_model", "ridge_model",
-        "validation_report", "shap_values", "ensemble_weights"}
+        "validation_report", "shap_values", "permutation_importance", "ensemble_weights", "regime_routing"}
     assert {k.name for k in graph.asset_check_keys} == {
         "feature_snapshots_contract", "targets_leakage_audit", "folds_leakage_audit"}
     assert defs.resolve_job_def("research_job").name == "research_job"
