@@ -13,6 +13,20 @@ from typing import Any
 
 from quant_core.models.lightgbm_model import LightGBMConfig, LightGBMRegressor
 from quant_core.models.linear import RidgeConfig, RidgeRegressor
+from quant_core.models.torch.configs import (
+    GRUConfig,
+    LSTMConfig,
+    MLPConfig,
+    TCNConfig,
+    TransformerConfig,
+)
+from quant_core.models.torch.estimators import (
+    GRURegressor,
+    LSTMRegressor,
+    MLPRegressor,
+    TCNRegressor,
+    TransformerRegressor,
+)
 
 __all__ = [
     "ModelFamily",
@@ -132,4 +146,34 @@ register_model(
     RidgeRegressor,
     RidgeConfig,
     "Closed-form ridge regression on train-standardised features.",
+)
+register_model(
+    "mlp",
+    MLPRegressor,
+    MLPConfig,
+    "Feed-forward network on the date's features, early-stopped on the purged inner slice.",
+)
+register_model(
+    "lstm",
+    LSTMRegressor,
+    LSTMConfig,
+    "LSTM over each asset's trailing feature sequence (point-in-time windows).",
+)
+register_model(
+    "gru",
+    GRURegressor,
+    GRUConfig,
+    "GRU over each asset's trailing feature sequence (point-in-time windows).",
+)
+register_model(
+    "tcn",
+    TCNRegressor,
+    TCNConfig,
+    "Temporal convolutional network: causal dilated convolutions over the trailing sequence.",
+)
+register_model(
+    "transformer",
+    TransformerRegressor,
+    TransformerConfig,
+    "Transformer encoder over the trailing sequence, read at today's token.",
 )
