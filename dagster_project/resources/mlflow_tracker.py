@@ -13,8 +13,11 @@ several assets of one Dagster run, in one process or many, find the same parent 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import math
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -27,6 +30,31 @@ import dagster as dg
 from pydantic import Field
 
 PARENT_KIND = "dagster_run"
+MAX_TAG_CHARS = 5000  # MLflow's limit on a tag value
+# artifacts every registered signal model carries on its run (the lifecycle reads them back)
+OOF_ARTIFACT = "lifecycle/oof_predictions.parquet"  # date, asset, fold, prediction, target
+REFERENCE_ARTIFACT = "lifecycle/reference.parquet"  # newest training dates: features + score
+MODEL_CARD_ARTIFACT = "model_card.md"
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """The git commit of this code (``<sha>`` or ``<sha>-dirty``), or ``"unknown"`` outside git."""
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                             timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{sha}-dirty" if dirty else sha
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """A short hash of a training configuration (keys sorted), to tell recipes apart."""
+    payload = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
 def _clean_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -82,6 +110,18 @@ class RunLogger:
     def log_json(self, payload: Any, file_name: str) -> None:
         self.client.log_text(self.run_id, json.dumps(payload, indent=2, default=str), file_name)
 
+    def log_text(self, text: str, file_name: str) -> None:
+        """A text artifact (markdown, CSV ...) at ``file_name`` inside the run."""
+        self.client.log_text(self.run_id, text, file_name)
+
+    def log_parquet(self, frame: Any, file_name: str) -> None:
+        """A polars frame as a parquet artifact at ``file_name`` (e.g. ``lifecycle/oof.parquet``)."""
+        path = Path(file_name)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / path.name
+            frame.write_parquet(local)
+            self.client.log_artifact(self.run_id, str(local), str(path.parent) if path.parent.parts else None)
+
     @contextmanager
     def child(self, run_name: str, tags: Mapping[str, str] | None = None) -> Iterator[RunLogger]:
         """Open a nested run (``mlflow.parentRunId`` = this run); finished on exit, failed on error."""
@@ -114,7 +154,8 @@ class RunLogger:
         except Exception:  # noqa: BLE001 - MlflowException when absent
             self.client.create_registered_model(registered_name)
         version = self.client.create_model_version(
-            registered_name, source, run_id=self.run_id, tags=dict(tags or {})
+            registered_name, source, run_id=self.run_id,
+            tags={k: str(v)[:MAX_TAG_CHARS] for k, v in (tags or {}).items()},
         )
         self.client.set_registered_model_alias(registered_name, "challenger", version.version)
         return f"models:/{registered_name}/{version.version}", str(version.version)
