@@ -15,6 +15,7 @@ from quant_core.validation import (
     write_html_report,
 )
 from quant_core.validation.oracle import oracle_ic_summary
+from quant_core.validation.trials import trial_ic_matrix
 
 
 def _overall(report: dict) -> dict:
@@ -27,9 +28,19 @@ def _overall(report: dict) -> dict:
 @dg.asset(group_name="research")
 def validation_report(context: dg.AssetExecutionContext, feature_snapshots: FeatureSnapshot,
                       targets: ModellingFrame, lightgbm_model: TrainedFamily, ridge_model: TrainedFamily,
-                      mlflow: MlflowTracker, state: ProjectState) -> dg.Output:
-    """Per-fold and overall OOS IC / Rank IC / ICIR with HAC significance, as HTML and JSON."""
+                      regime_routing: dict, mlflow: MlflowTracker, state: ProjectState) -> dg.Output:
+    """OOS IC, decay, stability, quantiles, diagnostics and multiple-testing per family, as HTML and JSON."""
     families = [lightgbm_model, ridge_model]
+    panel = feature_snapshots.panel
+    # every configuration this run tried, as per-date OOS Rank IC: PBO and the deflated Sharpe use them
+    trials = trial_ic_matrix({f.family: f.result.oof for f in families})
+    context_kwargs = {
+        "prices": panel.select(["date", "asset", "close"]),
+        "lag_days": targets.lag_days,
+        "regimes": regime_routing["regimes"].select(["date", "regime"]),
+        "sectors": panel.select(["date", "asset", "sector"]) if "sector" in panel.columns else None,
+        "trials": trials,
+    }
     reports, rows, paths = {}, [], {}
     oracle = None
     oracle_applies = (targets.horizon_days, targets.lag_days, targets.target_kind) == (1, 1, "raw")
@@ -37,8 +48,8 @@ def validation_report(context: dg.AssetExecutionContext, feature_snapshots: Feat
         oracle = oracle_ic_summary(feature_snapshots.oracle, lightgbm_model.result.oof)
     with mlflow.asset_run(context, targets.data_version) as run:
         for trained in families:
-            report = build_validation_report(trained.family, trained.result.oof,
-                                             horizon_days=targets.horizon_days)
+            report = build_validation_report(trained.family, trained.result.oof, horizon_days=targets.horizon_days,
+                                             selected_trial=trained.family, **context_kwargs)
             report["model_uri"] = trained.model_uri
             report["overall"] = _overall(report)
             if oracle is not None:

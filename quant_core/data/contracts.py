@@ -2,10 +2,16 @@
 
 A contract failure raises :class:`DataContractError`, whose message names the file, the column,
 the failed expectation and a few example rows, so a user can fix the input without a debugger.
+
+:func:`check_panel` is the structural contract (keys, types, prices, plausible dates); it stops at
+the first violation so the message is precise. Data-quality thresholds (missing shares, vanishing
+assets, constant or duplicate features) live in :mod:`quant_core.data.quality`, and the Great
+Expectations suite that reports every expectation at once in :mod:`quant_core.data.expectations`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
@@ -14,6 +20,19 @@ KEY_COLUMNS = ("date", "asset")
 REQUIRED_COLUMNS = ("date", "asset", "close")
 PRICE_COLUMNS = ("open", "high", "low", "close")
 RESERVED_COLUMNS = frozenset({"date", "asset", "open", "high", "low", "close", "volume", "sector"})
+
+#: The earliest date a daily panel may hold: anything before is a parsing accident (e.g. 0001-01-01).
+MIN_DATE = dt.date(1900, 1, 1)
+#: Suffix of an optional per-feature availability timestamp column (``f1`` -> ``f1_available_at``).
+AVAILABILITY_SUFFIX = "_available_at"
+
+# The expectation texts, shared by the checks and the tests that assert them.
+EXPECT_NOT_EMPTY = "the panel has at least one row (it is empty)"
+EXPECT_UNIQUE_KEYS = "(date, asset) pairs are unique"
+EXPECT_NO_MISSING = "has no missing values"
+EXPECT_PRICE = "values are finite and > 0 (a price)"
+EXPECT_VOLUME = "values are finite and >= 0"
+EXPECT_FINITE = "values are finite (no inf)"
 
 
 class DataContractError(ValueError):
@@ -41,10 +60,16 @@ class ContractReport:
     features: tuple[str, ...]
 
 
+def format_rows(rows: pl.DataFrame) -> str:
+    """A small frame as an ASCII table for error messages (no shape line)."""
+    with pl.Config(tbl_hide_dataframe_shape=True, tbl_formatting="ASCII_MARKDOWN",
+                   tbl_cols=12, fmt_str_lengths=60):
+        return str(rows)
+
+
 def _examples(frame: pl.DataFrame, mask: pl.Expr, columns: list[str], n: int = 5) -> str:
     rows = frame.with_row_index("row").filter(mask).select(["row", *columns]).head(n)
-    with pl.Config(tbl_hide_dataframe_shape=True, tbl_formatting="ASCII_MARKDOWN"):
-        return str(rows)
+    return format_rows(rows)
 
 
 def feature_columns(panel: pl.DataFrame) -> list[str]:
@@ -56,69 +81,133 @@ def feature_columns(panel: pl.DataFrame) -> list[str]:
     ]
 
 
-def check_panel(panel: pl.DataFrame, source: str = "<panel>") -> ContractReport:
+def availability_columns(panel: pl.DataFrame) -> dict[str, str]:
+    """``{feature: timestamp column}`` for features that bring a ``<feature>_available_at`` column.
+
+    An availability timestamp says when a value became known (e.g. a fundamental published after
+    the close); the leakage audit compares it with the decision time.
+    """
+    features = set(feature_columns(panel))
+    return {
+        name[: -len(AVAILABILITY_SUFFIX)]: name
+        for name, dtype in panel.schema.items()
+        if name.endswith(AVAILABILITY_SUFFIX) and dtype.is_temporal()
+        and name[: -len(AVAILABILITY_SUFFIX)] in features
+    }
+
+
+def _present_keys(panel: pl.DataFrame) -> list[str]:
+    return [c for c in KEY_COLUMNS if c in panel.columns]
+
+
+def _check_keys(panel: pl.DataFrame, source: str) -> None:
+    if panel.schema["date"] != pl.Date:
+        raise DataContractError(source, "date", f"dtype is a date (got {panel.schema['date']})",
+                                _examples(panel, pl.lit(True), list(KEY_COLUMNS), n=3))
+    if panel.schema["asset"] != pl.String:
+        raise DataContractError(source, "asset",
+                                f"dtype is a string (got {panel.schema['asset']})",
+                                _examples(panel, pl.lit(True), list(KEY_COLUMNS), n=3))
+    for column in ("date", "asset"):
+        nulls = pl.col(column).is_null()
+        if panel.select(nulls.any()).item():
+            raise DataContractError(source, column, EXPECT_NO_MISSING,
+                                    _examples(panel, nulls, list(KEY_COLUMNS)))
+    duplicated = pl.struct(KEY_COLUMNS).is_duplicated()
+    if panel.select(duplicated.any()).item():
+        raise DataContractError(source, "date, asset", EXPECT_UNIQUE_KEYS,
+                                _examples(panel, duplicated, list(KEY_COLUMNS)))
+
+
+def _check_dates(panel: pl.DataFrame, source: str, today: dt.date | None) -> None:
+    today = today or dt.date.today()
+    too_early = pl.col("date") < MIN_DATE
+    if panel.select(too_early.any()).item():
+        raise DataContractError(source, "date", f"dates are on or after {MIN_DATE} (plausible)",
+                                _examples(panel, too_early, list(KEY_COLUMNS)))
+    future = pl.col("date") > today
+    if panel.select(future.any()).item():
+        raise DataContractError(source, "date", f"dates are not in the future (after {today})",
+                                _examples(panel, future, list(KEY_COLUMNS)))
+
+
+def _not_numeric(column: str) -> pl.Expr:
+    value = pl.col(column)
+    return value.is_not_null() & value.cast(pl.Float64, strict=False).is_null()
+
+
+def _check_prices(panel: pl.DataFrame, source: str) -> None:
+    for column in ("open", "high", "low", "close", "volume"):
+        if column not in panel.columns:
+            continue
+        dtype = panel.schema[column]
+        if not dtype.is_numeric():
+            mask = _not_numeric(column) if dtype == pl.String else pl.lit(True)
+            raise DataContractError(source, column, f"dtype is numeric (got {dtype})",
+                                    _examples(panel, mask, [*KEY_COLUMNS, column]))
+        value = pl.col(column).cast(pl.Float64)
+        if column == "close":
+            bad, expectation = value.is_null() | ~value.is_finite() | (value <= 0), EXPECT_PRICE
+        elif column == "volume":
+            bad = value.is_not_null() & (~value.is_finite() | (value < 0))
+            expectation = EXPECT_VOLUME
+        else:
+            bad = value.is_not_null() & (~value.is_finite() | (value <= 0))
+            expectation = EXPECT_PRICE
+        if panel.select(bad.any()).item():
+            raise DataContractError(source, column, expectation,
+                                    _examples(panel, bad, [*KEY_COLUMNS, column]))
+
+
+def _check_extras(panel: pl.DataFrame, source: str) -> list[str]:
+    extras = [c for c in panel.columns if c not in RESERVED_COLUMNS and not c.startswith("label_")]
+    for column in extras:
+        dtype = panel.schema[column]
+        if dtype.is_numeric() or (column.endswith(AVAILABILITY_SUFFIX) and dtype.is_temporal()):
+            continue
+        mask = _not_numeric(column) if dtype == pl.String else pl.lit(True)
+        raise DataContractError(
+            source, column, f"every extra column is a numeric feature (got {dtype})",
+            _examples(panel, mask, [*KEY_COLUMNS, column], n=3),
+        )
+    features = feature_columns(panel)
+    for column in features:
+        bad = pl.col(column).cast(pl.Float64).is_infinite()
+        if panel.select(bad.any()).item():
+            raise DataContractError(source, column, EXPECT_FINITE,
+                                    _examples(panel, bad, [*KEY_COLUMNS, column]))
+    return features
+
+
+def check_panel(panel: pl.DataFrame, source: str = "<panel>", *,
+                today: dt.date | None = None) -> ContractReport:
     """Check the daily-panel contract; raise DataContractError on the first violation.
 
-    Required: ``date`` (a date), ``asset`` (a string), ``close`` (numeric, finite, positive);
-    ``(date, asset)`` unique; optional OHLV numeric and positive where present; feature
-    columns numeric and free of infinities (nulls are allowed: a feature may be missing).
+    Required: ``date`` (a date between 1900-01-01 and ``today``), ``asset`` (a string),
+    ``close`` (numeric, finite, positive); ``(date, asset)`` unique; optional OHL numeric and
+    positive where present, ``volume`` >= 0; extra columns numeric features free of infinities
+    (nulls and NaN are allowed: a feature may be missing) or ``<feature>_available_at``
+    timestamps. Row order is not checked: readers sort by ``(date, asset)``.
+
+    Parameters
+    ----------
+    panel : the long frame to check.
+    source : the file name (or a label) quoted in error messages.
+    today : the date after which a row is "in the future"; defaults to the machine's date.
     """
     if panel.height == 0:
-        raise DataContractError(source, None, "the panel has at least one row (it is empty)")
+        raise DataContractError(source, None, EXPECT_NOT_EMPTY)
     missing = [c for c in REQUIRED_COLUMNS if c not in panel.columns]
     if missing:
         raise DataContractError(
             source, missing[0], f"required columns {list(REQUIRED_COLUMNS)} are present "
-            f"(missing {missing}; found {panel.columns[:12]})"
+            f"(missing {missing}; found {panel.columns[:12]})",
+            _examples(panel, pl.lit(True), _present_keys(panel) or panel.columns[:4], n=3),
         )
-    if panel.schema["date"] != pl.Date:
-        raise DataContractError(source, "date", f"dtype is a date (got {panel.schema['date']})")
-    if panel.schema["asset"] != pl.String:
-        raise DataContractError(source, "asset", f"dtype is a string (got {panel.schema['asset']})")
-    for column in ("date", "asset"):
-        nulls = pl.col(column).is_null()
-        if panel.select(nulls.any()).item():
-            raise DataContractError(source, column, "has no missing values",
-                                    _examples(panel, nulls, list(KEY_COLUMNS)))
-    duplicated = pl.struct(KEY_COLUMNS).is_duplicated()
-    if panel.select(duplicated.any()).item():
-        raise DataContractError(source, "date, asset", "(date, asset) pairs are unique",
-                                _examples(panel, duplicated, list(KEY_COLUMNS)))
-    numeric_checked = [c for c in ("open", "high", "low", "close", "volume") if c in panel.columns]
-    for column in numeric_checked:
-        dtype = panel.schema[column]
-        if not dtype.is_numeric():
-            raise DataContractError(source, column, f"dtype is numeric (got {dtype})",
-                                    _examples(panel, pl.lit(True), [*KEY_COLUMNS, column]))
-        value = pl.col(column).cast(pl.Float64)
-        if column == "close":
-            bad = value.is_null() | ~value.is_finite() | (value <= 0)
-            expectation = "values are finite and > 0 (a price)"
-        elif column == "volume":
-            bad = value.is_not_null() & (~value.is_finite() | (value < 0))
-            expectation = "values are finite and >= 0"
-        else:
-            bad = value.is_not_null() & (~value.is_finite() | (value <= 0))
-            expectation = "values are finite and > 0 (a price)"
-        if panel.select(bad.any()).item():
-            raise DataContractError(source, column, expectation,
-                                    _examples(panel, bad, [*KEY_COLUMNS, column]))
-    features = feature_columns(panel)
-    non_numeric = [
-        c for c, t in panel.schema.items()
-        if c not in RESERVED_COLUMNS and not t.is_numeric() and not c.startswith("label_")
-    ]
-    if non_numeric:
-        column = non_numeric[0]
-        raise DataContractError(
-            source, column, f"every extra column is a numeric feature (got {panel.schema[column]})",
-            _examples(panel, pl.lit(True), [*KEY_COLUMNS, column], n=3),
-        )
-    for column in features:
-        bad = pl.col(column).cast(pl.Float64).is_infinite()
-        if panel.select(bad.any()).item():
-            raise DataContractError(source, column, "values are finite (no inf)",
-                                    _examples(panel, bad, [*KEY_COLUMNS, column]))
+    _check_keys(panel, source)
+    _check_dates(panel, source, today)
+    _check_prices(panel, source)
+    features = _check_extras(panel, source)
     return ContractReport(
         n_rows=panel.height,
         n_dates=panel["date"].n_unique(),

@@ -68,10 +68,24 @@ def ic_series(
     if group is not None:
         valid = valid & pl.col(group).is_not_null()
 
+    lf = frame.lazy().filter(valid)
+    if group is None:
+        # One group_by with polars' native correlation (Spearman ranks with average ties
+        # inside it); a date whose signal or target is constant is dropped, not scored +/-1.
+        return (
+            lf.group_by("date")
+            .agg(
+                pl.corr(x, y, method=method).alias("ic"),
+                pl.len().cast(pl.Int64).alias("n"),
+                ((x.max() > x.min()) & (y.max() > y.min())).alias("_varies"),
+            )
+            .filter(pl.col("_varies") & (pl.col("n") >= min_assets) & pl.col("ic").is_finite())
+            .sort("date")
+            .select("date", "ic", "n")
+            .collect()
+        )
     lf = (
-        frame.lazy()
-        .filter(valid)
-        .select(["date", *([group] if group is not None else []), x.alias("_x"), y.alias("_y")])
+        lf.select(["date", group, x.alias("_x"), y.alias("_y")])
         .with_columns(pl.len().over("date").alias("_n"))
         .filter(pl.col("_n") >= min_assets)
     )
@@ -80,11 +94,10 @@ def ic_series(
             pl.col("_x").rank("average").over("date").cast(pl.Float64),
             pl.col("_y").rank("average").over("date").cast(pl.Float64),
         )
-    # Demean within the date (or within date x group): a two-pass correlation that is exact
-    # to rounding and makes the group-neutral case the same formula.
-    keys = ["date"] if group is None else ["date", group]
-    # A constant block demeans to exact zeros (not rounding noise), so a constant signal or
-    # target gives 0/0 and the date is dropped instead of reporting a spurious +/-1.
+    # Demean within date x group (two-pass, exact to rounding). A constant block demeans to
+    # exact zeros (not rounding noise), so a constant signal or target gives 0/0 and the date
+    # is dropped instead of reporting a spurious +/-1.
+    keys = ["date", group]
     lf = lf.with_columns(
         _demean("_x", keys).alias("_dx"),
         _demean("_y", keys).alias("_dy"),

@@ -1,27 +1,39 @@
-"""Validation report: the IC numbers of one model as a JSON-able dict and a one-file HTML page.
+"""Validation report: the numbers of one model or signal as a JSON-able dict.
 
-The dict is what gets attached as metadata and logged to the tracker; the HTML is what a
-person opens to decide whether the signal is real. matplotlib is imported only when plotting.
+The dict is what gets attached as metadata and logged to the tracker; :func:`write_html_report`
+(in :mod:`quant_core.validation.report_html`) turns it into the page a person opens to decide
+whether the signal is real. matplotlib is imported only when plotting.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import html
-import io
 import math
-import os
-import tempfile
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
 
-from quant_core.validation.decay import fit_half_life
+from quant_core.validation.breaks import cusum_test, sup_wald_test
+from quant_core.validation.decay import fit_half_life, ic_decay
+from quant_core.validation.diagnostics import heteroskedasticity_tests, ljung_box
 from quant_core.validation.ic import pooled_ic_series
+from quant_core.validation.multiple_testing import (
+    deflated_sharpe_ratio,
+    probability_of_backtest_overfitting,
+    trials_matrix,
+)
+from quant_core.validation.plots import ic_plot_png
+from quant_core.validation.quantiles import quantile_analysis
+from quant_core.validation.report_html import write_html_report
 from quant_core.validation.significance import ICSummary, fold_ic_table, ic_summary
+from quant_core.validation.stability import (
+    ic_by_group,
+    ic_by_period,
+    ic_by_regime,
+    positive_share,
+    rolling_ic,
+)
 
 __all__ = [
     "build_validation_report",
@@ -34,10 +46,11 @@ __all__ = [
 
 def to_jsonable(obj):
     """Recursively convert to JSON-safe python: NaN/inf -> None, dates -> ISO strings,
-    numpy scalars/arrays -> python, polars frames -> list of row dicts."""
+    numpy scalars/arrays -> python, polars frames -> list of row dicts, result dataclasses
+    (anything with ``to_dict``) -> dicts."""
     if isinstance(obj, pl.DataFrame):
         return [to_jsonable(r) for r in obj.to_dicts()]
-    if isinstance(obj, ICSummary):
+    if hasattr(obj, "to_dict") and not isinstance(obj, (Mapping, type)):
         return to_jsonable(obj.to_dict())
     if isinstance(obj, Mapping):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
@@ -104,6 +117,17 @@ def build_validation_report(
     periods_per_year: int = 252,
     min_assets: int = 5,
     decay: pl.DataFrame | None = None,
+    prices: pl.DataFrame | None = None,
+    decay_horizons: Sequence[int] = (1, 2, 3, 5, 10, 20),
+    lag_days: int = 1,
+    regimes: pl.DataFrame | None = None,
+    regime_col: str = "regime",
+    sectors: pl.DataFrame | str | None = None,
+    trials: pl.DataFrame | np.ndarray | None = None,
+    selected_trial: str | None = None,
+    n_quantiles: int = 5,
+    rolling_window_days: int = 63,
+    pbo_splits: int = 16,
 ) -> dict:
     """All validation numbers of one model's out-of-fold predictions, JSON-serialisable.
 
@@ -112,19 +136,37 @@ def build_validation_report(
     name
         Model / signal name shown in the report.
     oof
-        ``date, asset, fold, prediction, target`` (as from ``train_foldwise(...).oof``).
+        ``date, asset, fold, prediction, target`` (as from ``train_foldwise(...).oof``);
+        ``fold`` is optional.
     horizon_days
         Target horizon, for HAC lags, bootstrap blocks and ICIR annualisation.
     decay
-        Optional :func:`ic_decay` table; adds ``decay`` rows and a half-life fit.
+        Optional precomputed :func:`ic_decay` table; adds ``decay`` rows and a half-life fit.
+    prices, decay_horizons, lag_days
+        Optional ``date, asset, close`` panel: the decay table is then computed here as the
+        IC against the single-day return of the h-th day held, for each h in
+        ``decay_horizons`` (entry ``lag_days`` after the signal date).
+    regimes, regime_col
+        Optional ``date, <regime_col>`` frame: adds the IC by market regime.
+    sectors
+        Optional sector column name in ``oof``, or a frame ``asset, sector`` (or
+        ``date, asset, sector``): adds the within-sector IC per sector.
+    trials, selected_trial
+        Optional ``(T x n_configs)`` per-period performance of every configuration the run
+        tried (a frame with an optional ``date`` column, or an array): adds the Deflated
+        Sharpe Ratio of ``selected_trial`` (default: the best Sharpe) and the PBO by CSCV.
+    n_quantiles, rolling_window_days, pbo_splits
+        Quantile buckets; rolling-IC window; CSCV blocks.
 
     Returns
     -------
     dict
-        ``name, signal, target, horizon_days, periods_per_year, alpha, n_rows, n_dates, start, end, n_folds,
-        rank_ic`` (ICSummary fields), ``ic`` (ICSummary of the Pearson IC), ``folds`` (rows of
-        :func:`fold_ic_table`), ``significant`` (HAC p < alpha), ``verdict`` (a sentence),
-        ``decay`` and ``half_life`` (None without ``decay``). NaN/inf are None.
+        ``name, signal, target, horizon_days, periods_per_year, alpha, n_rows, n_dates, start,
+        end, n_folds, rank_ic`` (ICSummary fields), ``ic`` (ICSummary of the Pearson IC),
+        ``folds`` (rows of :func:`fold_ic_table`), ``significant`` (HAC p < alpha),
+        ``verdict`` (a sentence), ``decay`` and ``half_life`` (None without ``decay`` or
+        ``prices``), ``stability``, ``quantiles``, ``diagnostics``, ``multiple_testing``
+        (None without ``trials``) and ``notes`` (plain-language findings). NaN/inf are None.
     """
     rank_ic = pooled_ic_series(oof, signal, target, fold_col, "spearman", min_assets)
     pear_ic = pooled_ic_series(oof, signal, target, fold_col, "pearson", min_assets)
@@ -141,9 +183,22 @@ def build_validation_report(
         if fold_col in oof.columns
         else None
     )
+    rows = _one_row_per_key(oof, signal, target, fold_col)
+    decay_kind = "given" if decay is not None else None
+    if decay is None and prices is not None:
+        decay = ic_decay(rows, signal, prices=prices, horizons=decay_horizons, lag_days=lag_days,
+                         min_assets=min_assets)
+        decay_kind = "single_day"
     half_life = None
     if decay is not None and decay.height:
         half_life = fit_half_life(decay["horizon"].to_numpy(), decay["ic_mean"].to_numpy())
+    stability = _stability(rank_ic, rows, signal, target, horizon_days, hac_lags, regimes,
+                           regime_col, sectors, rolling_window_days, min_assets)
+    quantiles = None
+    if "asset" in rows.columns:
+        quantiles = quantile_analysis(rows, signal, target, n_quantiles, horizon_days, hac_lags)
+    diagnostics = _diagnostics(rank_ic, rows, signal, target)
+    multiple = _multiple_testing(trials, selected_trial, pbo_splits) if trials is not None else None
     report = {
         "name": name,
         "signal": signal,
@@ -162,287 +217,155 @@ def build_validation_report(
         "significant": bool(math.isfinite(rank_s.p_hac) and rank_s.p_hac < alpha),
         "verdict": significance_verdict(rank_s, alpha=alpha, label="Rank IC"),
         "decay": decay,
+        "decay_kind": decay_kind,
         "half_life": half_life.to_dict() if half_life is not None else None,
+        "stability": stability,
+        "quantiles": quantiles,
+        "diagnostics": diagnostics,
+        "multiple_testing": multiple,
     }
-    return to_jsonable(report)
+    report = to_jsonable(report)
+    report["notes"] = _notes(report, alpha)
+    return report
 
 
-# --------------------------------------------------------------------------- plotting / HTML
-
-
-def _png(fig) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    return buf.getvalue()
-
-
-def ic_plot_png(ic_frame: pl.DataFrame, title: str = "Rank IC", window: int | None = None) -> bytes:
-    """PNG of the daily IC (bars) with its rolling mean, and the cumulative IC below.
-
-    A steadily rising cumulative IC means the edge is persistent; a flat stretch shows when it
-    stopped working.
-    """
-    from matplotlib.figure import Figure
-
-    dates = ic_frame["date"].to_numpy()
-    ic = ic_frame["ic"].cast(pl.Float64).to_numpy()
-    n = ic.size
-    window = window or max(5, min(63, n // 10 or 1))
-    roll = ic_frame["ic"].rolling_mean(window_size=window, min_samples=max(1, window // 2))
-    roll = roll.to_numpy()
-    fig = Figure(figsize=(10, 5.6), layout="constrained")
-    ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
-    colors = np.where(ic >= 0, "#4c9be8", "#e8704c")
-    ax1.vlines(dates, 0.0, ic, colors=colors, alpha=0.55, linewidth=1.0)  # one collection, not n bars
-    ax1.plot(dates, roll, color="#1a2b4c", lw=1.6, label=f"{window}-day rolling mean")
-    mean = float(np.mean(ic)) if n else 0.0
-    ax1.axhline(mean, color="#2e7d32", lw=1, ls="--", label=f"mean {mean:.3f}")
-    ax1.axhline(0, color="grey", lw=0.8)
-    ax1.set_ylabel("IC per date")
-    ax1.set_title(f"{title}: daily values")
-    ax1.legend(loc="upper left", fontsize=8, frameon=False)
-    ax1.grid(alpha=0.25)
-    ax2.plot(dates, np.cumsum(ic), color="#1a2b4c", lw=1.6)
-    ax2.axhline(0, color="grey", lw=0.8)
-    ax2.set_ylabel("cumulative IC")
-    ax2.set_title(f"{title}: cumulative sum")
-    ax2.grid(alpha=0.25)
-    return _png(fig)
-
-
-def _decay_png(decay: list[dict], half_life: dict | None) -> bytes:
-    from matplotlib.figure import Figure
-
-    h = np.array([r["horizon"] for r in decay], dtype=float)
-    y = np.array([np.nan if r["ic_mean"] is None else r["ic_mean"] for r in decay])
-    fig = Figure(figsize=(6.5, 3.4), layout="constrained")
-    ax = fig.subplots()
-    ax.plot(h, y, "o", color="#1a2b4c", label="mean IC")
-    if half_life and half_life.get("half_life") is not None and half_life.get("amplitude"):
-        hl, a = half_life["half_life"], half_life["amplitude"]
-        grid = np.linspace(h.min(), h.max(), 200)
-        ax.plot(
-            grid,
-            a * np.exp(-math.log(2) * grid / hl),
-            color="#e8704c",
-            label=f"fit, half-life {hl:.1f} days",
-        )
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xlabel("horizon (days)")
-    ax.set_ylabel("mean IC")
-    ax.set_title("IC decay")
-    ax.legend(fontsize=8, frameon=False)
-    ax.grid(alpha=0.25)
-    return _png(fig)
-
-
-def _num(v, fmt: str = ".4f") -> str:
-    if v is None:
-        return "&ndash;"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        if fmt == "p":
-            return "&lt;0.0001" if v < 1e-4 else format(v, ".4f")
-        return format(v, fmt)
-    return html.escape(str(v))
-
-
-def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
-    head = "".join(f"<th>{html.escape(label)}</th>" for _, label, _ in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_num(r.get(k), f)}</td>" for k, _, f in columns) + "</tr>"
-        for r in rows
+def _one_row_per_key(oof: pl.DataFrame, signal: str, target: str, fold_col: str) -> pl.DataFrame:
+    """Under combinatorial CV a (date, asset) is scored by several folds: average its scores."""
+    if not {"date", "asset"} <= set(oof.columns) or fold_col not in oof.columns:
+        return oof
+    if not oof.select(pl.struct("date", "asset").is_duplicated().any()).item():
+        return oof
+    extra = [c for c in oof.columns if c not in ("date", "asset", signal, target, fold_col)]
+    return (
+        oof.group_by("date", "asset")
+        .agg(pl.col(signal).mean(), pl.col(target).first(), *[pl.col(c).first() for c in extra])
+        .sort("date", "asset")
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-_CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1000px;
-color:#1a1a1a;line-height:1.45;padding:0 1em}
-h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid #ddd}
-.meta{color:#666;font-size:.9em}
-.verdict{padding:.8em 1em;border-radius:6px;margin:1em 0;font-size:1.05em}
-.yes{background:#e8f5e9;border-left:5px solid #2e7d32} .no{background:#fff3e0;border-left:5px solid #ef6c00}
-table{border-collapse:collapse;font-size:.9em;margin:.5em 0}
-th,td{padding:.3em .8em;border-bottom:1px solid #e5e5e5;text-align:right}
-th{background:#f6f6f6} td:first-child,th:first-child{text-align:left}
-img{max-width:100%} .note{color:#555;font-size:.85em}
-"""
+def _attach_sectors(rows: pl.DataFrame, sectors) -> tuple[pl.DataFrame, str]:
+    if isinstance(sectors, str):
+        if sectors not in rows.columns:
+            raise ValueError(f"sectors={sectors!r} is not a column of oof; has {rows.columns}")
+        return rows, sectors
+    if not isinstance(sectors, pl.DataFrame) or not {"asset", "sector"} <= set(sectors.columns):
+        raise ValueError("sectors must be a column name or a frame with columns asset, sector")
+    keys = ["date", "asset"] if "date" in sectors.columns else ["asset"]
+    table = sectors.select(*keys, pl.col("sector").cast(pl.String).alias("_sector")).unique(keys)
+    return rows.join(table, on=keys, how="left"), "_sector"
 
 
-def _significance_rows(s: dict, label: str) -> list[dict]:
-    ci = (
-        f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]"
-        if s.get("ci_low") is not None and s.get("ci_high") is not None
-        else None
-    )
-    return [
-        {
-            "test": f"{label}: naive t-test (independent dates)",
-            "stat": s["t_naive"],
-            "p": s["p_naive"],
-            "detail": f"{s['n']} dates",
+def _stability(rank_ic, rows, signal, target, horizon_days, hac_lags, regimes, regime_col,
+               sectors, window_days, min_assets) -> dict:
+    window_days = max(2, min(window_days, max(2, rank_ic.height // 2)))
+    roll = rolling_ic(rank_ic, window_days).drop_nulls("rolling_mean")
+    rolling = {"window_days": window_days, "share_positive": None, "min_mean": None,
+               "min_end": None, "max_mean": None, "max_end": None}
+    if roll.height:
+        lo, hi = roll.row(int(roll["rolling_mean"].arg_min()), named=True), roll.row(
+            int(roll["rolling_mean"].arg_max()), named=True)
+        rolling.update(share_positive=float((roll["rolling_mean"] > 0).mean()),
+                       min_mean=lo["rolling_mean"], min_end=lo["date"],
+                       max_mean=hi["rolling_mean"], max_end=hi["date"])
+    by_sector = None
+    if sectors is not None:
+        with_sector, col = _attach_sectors(rows, sectors)
+        by_sector = ic_by_group(with_sector, signal, target, col, horizon_days=horizon_days,
+                                min_assets=min_assets)
+    return {
+        "rolling": rolling,
+        "by_year": ic_by_period(rank_ic, "year", horizon_days),
+        "by_month": ic_by_period(rank_ic, "month", horizon_days),
+        "positive_share": positive_share(rank_ic),
+        "breaks": {
+            "sup_wald": sup_wald_test(rank_ic, horizon_days=horizon_days, hac_lags=hac_lags),
+            "cusum": cusum_test(rank_ic, horizon_days=horizon_days, hac_lags=hac_lags),
         },
-        {
-            "test": f"{label}: Newey-West HAC t-test",
-            "stat": s["t_hac"],
-            "p": s["p_hac"],
-            "detail": f"{s['hac_lags']} lags",
-        },
-        {
-            "test": f"{label}: block bootstrap 95% CI of the mean",
-            "stat": None,
-            "p": None,
-            "detail": ci,
-        },
-    ]
+        "by_regime": ic_by_regime(rank_ic, regimes, regime_col, horizon_days)
+        if regimes is not None
+        else None,
+        "by_sector": by_sector,
+    }
 
 
-def write_html_report(report: dict, ic_frame: pl.DataFrame | None, path: str | os.PathLike,
-                      ic_png: bytes | None = None) -> Path:
-    """Write ``report`` (from :func:`build_validation_report`) as one self-contained HTML file.
+def _diagnostics(rank_ic, rows, signal, target) -> dict:
+    n = rank_ic.height
+    lags = [k for k in (1, 5, 10, 21) if k < n]
+    return {
+        "ljung_box": ljung_box(rank_ic, lags) if n > 2 and lags else None,
+        "heteroskedasticity": heteroskedasticity_tests(rows, signal, target),
+    }
 
-    ``ic_frame`` is the per-date Rank IC (``date, ic``) to plot, e.g.
-    ``pooled_ic_series(oof)``; ``None`` omits the plot. ``ic_png`` is that plot already
-    rendered by :func:`ic_plot_png` (a caller that also shows it elsewhere renders it once).
-    Images are inline base64 PNGs. The file is written to a temporary sibling and moved into
-    place atomically.
-    """
-    path = Path(path)
-    r = report
-    esc = html.escape
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>Validation report: {esc(str(r.get('name')))}</title><style>{_CSS}</style>",
-        "</head><body>",
-        f"<h1>Validation report: {esc(str(r.get('name')))}</h1>",
-        (
-            f"<div class='meta'>signal <b>{esc(str(r.get('signal')))}</b> vs target "
-            f"<b>{esc(str(r.get('target')))}</b> &middot; horizon {r.get('horizon_days')} day(s) "
-            f"&middot; {r.get('n_dates')} dates from {r.get('start')} to {r.get('end')} &middot; "
-            f"{r.get('n_rows')} rows &middot; {r.get('n_folds')} fold(s)</div>"
-        ),
-        (
-            f"<div class='verdict {'yes' if r.get('significant') else 'no'}'>"
-            f"{esc(str(r.get('verdict')))}</div>"
-        ),
-    ]
-    rank, pear = r["rank_ic"], r["ic"]
-    parts.append("<h2>Summary</h2>")
-    metrics = [
-        ("mean", "mean", ".4f"),
-        ("std", "std", ".4f"),
-        ("icir", "ICIR (per date)", ".3f"),
-        ("icir_annual", "ICIR (annualised)", ".2f"),
-        ("hit_rate", "hit rate", ".1%"),
-        ("n", "dates", ""),
-    ]
-    rows = [
-        {"metric": lbl, "rank": rank.get(k), "ic": pear.get(k), "_f": f} for k, lbl, f in metrics
-    ]
-    body = "".join(
-        f"<tr><td>{esc(x['metric'])}</td><td>{_num(x['rank'], x['_f'])}</td>"
-        f"<td>{_num(x['ic'], x['_f'])}</td></tr>"
-        for x in rows
-    )
-    parts.append(
-        "<table><thead><tr><th></th><th>Rank IC (Spearman)</th><th>IC (Pearson)</th>"
-        f"</tr></thead><tbody>{body}</tbody></table>"
-    )
-    parts.append(
-        "<p class='note'>ICIR (per date) = mean / std of the per-date IC. The annualised "
-        f"figure scales it by &radic;({r.get('periods_per_year', 252)} / horizon days): "
-        "the ICIR of a year of non-overlapping bets.</p>"
-    )
-    if ic_png is None and ic_frame is not None and ic_frame.height:
-        ic_png = ic_plot_png(ic_frame, title="Rank IC")
-    if ic_png is not None:
-        png = base64.b64encode(ic_png).decode("ascii")
-        parts.append("<h2>IC over time</h2>")
-        parts.append(
-            f"<img alt='Rank IC time series and cumulative IC' src='data:image/png;base64,{png}'>"
-        )
-    parts.append("<h2>Significance</h2>")
-    sig_rows = _significance_rows(rank, "Rank IC") + _significance_rows(pear, "IC")
-    parts.append(
-        _table(
-            sig_rows,
-            [
-                ("test", "test", ""),
-                ("stat", "t", ".2f"),
-                ("p", "p-value", "p"),
-                ("detail", "detail", ""),
-            ],
-        )
-    )
-    parts.append(
-        "<p class='note'>With an h-day target, neighbouring dates share h&minus;1 days of "
-        "returns, so daily ICs are autocorrelated and the naive t-test overstates "
-        "significance. The Newey-West (Bartlett kernel) t-stat and the stationary block "
-        "bootstrap account for that; the verdict uses the HAC test.</p>"
-    )
-    if r.get("folds"):
-        parts.append("<h2>Per fold</h2>")
-        parts.append(
-            _table(
-                r["folds"],
-                [
-                    ("fold", "fold", ""),
-                    ("start", "start", ""),
-                    ("end", "end", ""),
-                    ("n_dates", "dates", ""),
-                    ("ic_mean", "IC", ".4f"),
-                    ("rank_ic_mean", "Rank IC", ".4f"),
-                    ("rank_icir", "Rank ICIR", ".3f"),
-                    ("hit_rate", "hit rate", ".1%"),
-                    ("t_hac", "HAC t", ".2f"),
-                    ("p_hac", "HAC p", "p"),
-                ],
-            )
-        )
-    if r.get("decay"):
-        parts.append("<h2>IC decay</h2>")
-        hl = r.get("half_life") or {}
-        if hl.get("half_life") is not None:
-            parts.append(
-                f"<p>Fitted half-life: <b>{hl['half_life']:.1f} days</b> "
-                f"(R&sup2; {_num(hl.get('r_squared'), '.2f')}).</p>"
-            )
-        else:
-            parts.append(
-                "<p>No finite half-life: the IC does not decay over these horizons "
-                "(or the fit failed).</p>"
-            )
-        png = base64.b64encode(_decay_png(r["decay"], hl)).decode("ascii")
-        parts.append(f"<img alt='IC decay by horizon' src='data:image/png;base64,{png}'>")
-        parts.append(
-            _table(
-                r["decay"],
-                [
-                    ("horizon", "horizon (days)", ""),
-                    ("ic_mean", "mean IC", ".4f"),
-                    ("icir", "ICIR", ".3f"),
-                    ("t_hac", "HAC t", ".2f"),
-                    ("p_hac", "HAC p", "p"),
-                    ("n_dates", "dates", ""),
-                ],
-            )
-        )
-    parts.append("</body></html>")
-    text = "\n".join(parts)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+def _multiple_testing(trials, selected_trial, pbo_splits) -> dict:
+    m, names = trials_matrix(trials)
+    if m.shape[1] < 2 or m.shape[0] < 4:
+        raise ValueError(f"trials needs >= 2 configurations and >= 4 periods, got {m.shape}")
+    sd = m.std(axis=0, ddof=1)
+    sharpes = np.where(sd > 0, m.mean(axis=0) / np.where(sd > 0, sd, 1.0), np.nan)
+    if selected_trial is None:
+        j = int(np.nanargmax(sharpes))
+    elif selected_trial in names:
+        j = names.index(selected_trial)
+    else:
+        raise ValueError(f"selected_trial={selected_trial!r} is not a trial; have {names[:10]}")
+    dsr = deflated_sharpe_ratio(m[:, j], trial_sharpes=sharpes)
+    splits = min(pbo_splits, 2 * (m.shape[0] // 4))
+    pbo = probability_of_backtest_overfitting(m, n_splits=max(2, splits))
+    finite = pbo.logits[np.isfinite(pbo.logits)]
+    counts, edges = np.histogram(finite, bins=30) if finite.size else (np.array([]), np.array([]))
+    return {
+        "n_configs": int(m.shape[1]),
+        "n_obs": int(m.shape[0]),
+        "selected": names[j],
+        "dsr": dsr,
+        "pbo": {**pbo.to_dict(), "histogram": {"edges": edges, "counts": counts}},
+    }
+
+
+def _notes(r: dict, alpha: float) -> list[str]:
+    """Plain-language findings beyond the headline verdict."""
+    notes = []
+    stab = r.get("stability") or {}
+    brk = (stab.get("breaks") or {}).get("sup_wald") or {}
+    if brk.get("p_value") is not None and brk["p_value"] < alpha:
+        notes.append(
+            f"The mean Rank IC changed around {brk['break_date']}: {brk['mean_before']:.3f} "
+            f"before, {brk['mean_after']:.3f} after (sup-Wald {_fmt_p(brk['p_value'])})."
+        )
+    for row in stab.get("by_regime") or []:
+        if row.get("p_hac") is not None and row["p_hac"] >= alpha and r.get("significant"):
+            notes.append(
+                f"In the '{row['regime']}' regime ({row['share']:.0%} of dates) the Rank IC is "
+                f"{row['mean']:.3f} and not significant ({_fmt_p(row['p_hac'])})."
+            )
+    q = r.get("quantiles")
+    if q and q.get("spread_mean") is not None:
+        text = (
+            f"Top minus bottom quantile earns {1e4 * q['spread_mean']:.1f} bp per "
+            f"{r['horizon_days']}-day period (HAC t={q['spread_t_hac']:.1f})"
+            if q.get("spread_t_hac") is not None
+            else f"Top minus bottom quantile earns {1e4 * q['spread_mean']:.1f} bp"
+        )
+        mono = q.get("monotonicity")
+        if mono is not None:
+            if mono > 0.999:
+                shape = "rise with every quantile of the signal"
+            elif mono >= 0.7:
+                shape = "mostly rise with the signal"
+            elif mono < -0.999:
+                shape = "fall with every quantile of the signal"
+            else:
+                shape = "do not rise steadily with the signal"
+            text += f"; bucket returns {shape} (monotonicity {mono:+.2f})"
+        notes.append(text + ".")
+    mt = r.get("multiple_testing")
+    if mt:
+        d, p = mt["dsr"], mt["pbo"]
+        if d.get("dsr") is not None:
+            notes.append(
+                f"Selected '{mt['selected']}' out of {mt['n_configs']} configurations: deflated "
+                f"Sharpe probability {d['dsr']:.2f} (undeflated {d['psr']:.2f}); probability of "
+                f"backtest overfitting {p['pbo']:.0%}."
+            )
+    return notes

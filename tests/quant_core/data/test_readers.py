@@ -84,3 +84,49 @@ def test_content_hash_is_stable_and_sensitive_to_any_value():
     b = a.with_columns(pl.when(pl.int_range(pl.len()) == 5).then(99.0).otherwise(pl.col("f1")).alias("f1"))
     assert content_hash(a) != content_hash(b)
     assert len(content_hash(a)) == 16
+
+
+def test_integer_and_datetime_dates_are_read_as_dates(tmp_path):
+    ints = _panel().with_columns(pl.col("date").dt.strftime("%Y%m%d").cast(pl.Int64))
+    ints.write_parquet(tmp_path / "ints.parquet")
+    stamps = _panel().with_columns(pl.col("date").cast(pl.Datetime("us")))
+    stamps.write_parquet(tmp_path / "stamps.parquet")
+    expected = read_panel(_write(_panel(), tmp_path / "p.parquet"))
+    assert read_panel(tmp_path / "ints.parquet").equals(expected)
+    assert read_panel(tmp_path / "stamps.parquet").equals(expected)
+
+
+def _write(frame, path):
+    frame.write_parquet(path)
+    return path
+
+
+def test_nan_in_optional_columns_is_read_as_missing_but_not_in_close(tmp_path):
+    panel = _panel().with_columns(
+        pl.when(pl.col("f1") == 0.0).then(float("nan")).otherwise(pl.col("f1")).alias("f1"))
+    read = read_panel(_write(panel, tmp_path / "p.parquet"))
+    assert read["f1"].null_count() == 2 and not read["f1"].is_nan().any()
+    bad = panel.with_columns(pl.lit(float("nan")).alias("close"))
+    with pytest.raises(DataContractError) as info:
+        read_panel(_write(bad, tmp_path / "bad.parquet"))
+    assert info.value.column == "close" and "NaN" in info.value.examples
+
+
+def test_availability_timestamps_are_allowed_and_paired_with_their_feature(tmp_path):
+    from quant_core.data.contracts import availability_columns
+
+    panel = _panel().with_columns(
+        (pl.col("date").cast(pl.Datetime("us")) + pl.duration(hours=20)).alias("f1_available_at"))
+    path = tmp_path / "p.csv"
+    panel.write_csv(path)
+    read = read_panel(path)
+    assert read.schema["f1_available_at"] == pl.Datetime("us")
+    assert availability_columns(read) == {"f1": "f1_available_at"}
+    assert feature_columns(read) == ["f1"]
+
+
+def test_future_dates_fail_relative_to_an_injected_today(tmp_path):
+    path = _write(_panel(), tmp_path / "p.parquet")
+    assert read_panel(path, today=dt.date(2024, 1, 4)).height == 8
+    with pytest.raises(DataContractError, match=r"not in the future \(after 2024-01-03\)"):
+        read_panel(path, today=dt.date(2024, 1, 3))
