@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> None:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
         "research_graph": _json_doc([py, "-m", "benchmarks.bench_pipeline", *pipeline_size]),
         "splits": _json_lines([py, "benchmarks/bench_splits.py", *split_scale]),
+        "ic": _json_lines([py, "benchmarks/bench_ic.py", *(["--dates", "250"] if args.quick else [])]),
+        "models": _json_lines([py, "benchmarks/bench_models.py",
+                               *(["--n-assets", "60", "--n-days", "150"] if args.quick else [])]),
         "total_seconds": None,
     }
     results["total_seconds"] = round(time.time() - started, 1)

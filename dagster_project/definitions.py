@@ -18,7 +18,15 @@ from dagster_project.assets import RESEARCH_ASSETS
 from dagster_project.checks import ALL_CHECKS
 from dagster_project.jobs import research_job
 from dagster_project.resources import MarketDataSource, MlflowTracker, ProjectState
-from dagster_project.schedules import drift_sensor, nightly_retrain_schedule
+from dagster_project.lifecycle import (
+    LIFECYCLE_ASSETS,
+    LIFECYCLE_CHECKS,
+    LIFECYCLE_JOBS,
+    LIFECYCLE_SENSORS,
+    lifecycle_resources,
+    lifecycle_schedules,
+)
+from dagster_project.schedules import nightly_retrain_schedule
 
 
 def default_state_dir() -> Path:
@@ -39,20 +47,19 @@ def build_definitions(
     """Assemble the code location; arguments override the environment's defaults."""
     state_dir = Path(state_dir or default_state_dir())
     (state_dir / "mlflow").mkdir(parents=True, exist_ok=True)
+    tracking_uri = tracking_uri or local_tracking_uri(state_dir)
     resources = {
         "market_data": market_data or MarketDataSource(),
-        "mlflow": MlflowTracker(
-            tracking_uri=tracking_uri or local_tracking_uri(state_dir),
-            artifact_root=str(state_dir / "mlflow" / "artifacts"),
-        ),
+        "mlflow": MlflowTracker(tracking_uri=tracking_uri, artifact_root=str(state_dir / "mlflow" / "artifacts")),
         "state": ProjectState(state_dir=str(state_dir)),
+        **lifecycle_resources(state_dir, tracking_uri),
     }
     return dg.Definitions(
-        assets=RESEARCH_ASSETS,
-        asset_checks=ALL_CHECKS,
-        jobs=[research_job],
-        schedules=[nightly_retrain_schedule(timezone)],
-        sensors=[drift_sensor],
+        assets=[*RESEARCH_ASSETS, *LIFECYCLE_ASSETS],
+        asset_checks=[*ALL_CHECKS, *LIFECYCLE_CHECKS],
+        jobs=[research_job, *LIFECYCLE_JOBS],
+        schedules=[nightly_retrain_schedule(timezone), *lifecycle_schedules(timezone)],
+        sensors=LIFECYCLE_SENSORS,
         resources=resources,
         loggers=loggers,
     )

@@ -4,11 +4,11 @@ from dagster_project.assets.ensemble import ensemble_weights, regime_routing
 from dagster_project.assets.explain import permutation_importance, shap_values
 from dagster_project.assets.folds import folds
 from dagster_project.assets.models import lightgbm_model, ridge_model
-from dagster_project.assets.snapshots import drift_reference, feature_snapshots
+from dagster_project.assets.snapshots import feature_snapshots
 from dagster_project.assets.targets import targets
 from dagster_project.assets.validation import validation_report
 
 RESEARCH_ASSETS = [
-    feature_snapshots, drift_reference, targets, folds, lightgbm_model, ridge_model,
+    feature_snapshots, targets, folds, lightgbm_model, ridge_model,
     validation_report, shap_values, permutation_importance, ensemble_weights, regime_routing,
 ]

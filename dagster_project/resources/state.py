@@ -1,4 +1,4 @@
-"""The project's local state directory: reports, the drift reference and the landing folder."""
+"""The project's local state directory: reports, ensemble tables and the landing folder."""
 
 from __future__ import annotations
 
@@ -26,11 +26,7 @@ class ProjectState(dg.ConfigurableResource):
 
     @property
     def landing_dir(self) -> Path:
-        """New daily feature snapshots dropped here are compared with the drift reference."""
+        """New daily feature snapshots (YYYY-MM-DD.parquet) land here for scoring and drift monitoring."""
         path = Path(self.state_dir) / "landing"
         path.mkdir(parents=True, exist_ok=True)
         return path
-
-    @property
-    def drift_reference_path(self) -> Path:
-        return self.path("reference", "drift_reference.parquet")

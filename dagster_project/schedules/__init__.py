@@ -1,6 +1,5 @@
-"""Schedules and sensors."""
+"""Schedules (the drift and data-arrival sensors live in dagster_project.lifecycle.sensors)."""
 
-from dagster_project.schedules.drift import PSI_THRESHOLD, drift_sensor
 from dagster_project.schedules.nightly import nightly_retrain_schedule
 
-__all__ = ["PSI_THRESHOLD", "drift_sensor", "nightly_retrain_schedule"]
+__all__ = ["nightly_retrain_schedule"]

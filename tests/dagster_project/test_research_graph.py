@@ -8,7 +8,7 @@ from mlflow import MlflowClient
 
 from dagster_project.resources.mlflow_model import load_signal_model
 
-EXPECTED_STEPS = {"feature_snapshots", "drift_reference", "targets", "folds", "lightgbm_model",
+EXPECTED_STEPS = {"feature_snapshots", "targets", "folds", "lightgbm_model",
                   "ridge_model", "validation_report", "shap_values", "permutation_importance",
                   "ensemble_weights", "regime_routing"}
 
