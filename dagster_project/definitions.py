@@ -17,7 +17,6 @@ import dagster as dg
 from dagster_project.assets import RESEARCH_ASSETS
 from dagster_project.checks import ALL_CHECKS
 from dagster_project.jobs import research_job
-from dagster_project.resources import MarketDataSource, MlflowTracker, ProjectState
 from dagster_project.lifecycle import (
     LIFECYCLE_ASSETS,
     LIFECYCLE_CHECKS,
@@ -26,6 +25,7 @@ from dagster_project.lifecycle import (
     lifecycle_resources,
     lifecycle_schedules,
 )
+from dagster_project.resources import MarketDataSource, MlflowTracker, ProjectState
 from dagster_project.schedules import nightly_retrain_schedule
 
 

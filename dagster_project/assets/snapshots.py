@@ -5,7 +5,6 @@ import polars as pl
 
 from dagster_project.assets.metadata import markdown_table
 from dagster_project.resources import MarketDataSource
-from quant_core.data.snapshot import FeatureSnapshot
 
 
 @dg.asset(group_name="research")
