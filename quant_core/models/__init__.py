@@ -13,6 +13,10 @@ from quant_core.models.registry import (
     register_model,
 )
 from quant_core.models.torch import (
+    DeepLOBClassifier,
+    DeepLOBConfig,
+    GNNConfig,
+    GraphAttentionRegressor,
     GRUConfig,
     GRURegressor,
     LSTMConfig,
@@ -28,9 +32,13 @@ from quant_core.models.torch import (
 from quant_core.models.training import FoldwiseResult, inner_validation_split, train_foldwise
 
 __all__ = [
+    "DeepLOBClassifier",
+    "DeepLOBConfig",
     "FoldwiseResult",
+    "GNNConfig",
     "GRUConfig",
     "GRURegressor",
+    "GraphAttentionRegressor",
     "LSTMConfig",
     "LSTMRegressor",
     "LightGBMConfig",

@@ -20,6 +20,7 @@ from quant_core.models.torch.configs import (
     TCNConfig,
     TransformerConfig,
 )
+from quant_core.models.torch.deeplob import DeepLOBClassifier, DeepLOBConfig
 from quant_core.models.torch.estimators import (
     GRURegressor,
     LSTMRegressor,
@@ -27,6 +28,7 @@ from quant_core.models.torch.estimators import (
     TCNRegressor,
     TransformerRegressor,
 )
+from quant_core.models.torch.graph import GNNConfig, GraphAttentionRegressor
 
 __all__ = [
     "ModelFamily",
@@ -176,4 +178,18 @@ register_model(
     TransformerRegressor,
     TransformerConfig,
     "Transformer encoder over the trailing sequence, read at today's token.",
+)
+register_model(
+    "gnn",
+    GraphAttentionRegressor,
+    GNNConfig,
+    "Graph attention over the point-in-time daily asset graph (sector peers and trailing-return "
+    "correlates); needs prices= (date, asset, close[, sector]) or returns_feature.",
+)
+register_model(
+    "deeplob",
+    DeepLOBClassifier,
+    DeepLOBConfig,
+    "DeepLOB (convolutions over price/size, bid/ask and levels, inception, LSTM) classifying "
+    "the smoothed mid-price move (down, stationary, up) from order-book snapshots.",
 )

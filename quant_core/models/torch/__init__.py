@@ -1,4 +1,4 @@
-"""Torch signal families (MLP, LSTM, GRU, TCN, Transformer) and the one trainer they share.
+"""Torch signal families (MLP, LSTM, GRU, TCN, Transformer, GNN, DeepLOB) and their one trainer.
 
 Importing this package does not import torch: the estimators and configs are torch-free at
 import time, and the trainer, batching and network modules load on first use
@@ -19,6 +19,7 @@ from quant_core.models.torch.configs import (
     TrainerConfig,
     TransformerConfig,
 )
+from quant_core.models.torch.deeplob import DeepLOBClassifier, DeepLOBConfig
 from quant_core.models.torch.estimators import (
     GRURegressor,
     LSTMRegressor,
@@ -26,6 +27,8 @@ from quant_core.models.torch.estimators import (
     TCNRegressor,
     TransformerRegressor,
 )
+from quant_core.models.torch.graph import GNNConfig, GraphAttentionRegressor
+from quant_core.models.torch.lob_data import lob_feature_columns
 from quant_core.models.torch.panel import TorchPanelRegressor
 
 _LAZY = {
@@ -34,12 +37,23 @@ _LAZY = {
     "DateBatches": "quant_core.models.torch.batches",
     "SequenceCollate": "quant_core.models.torch.batches",
     "resolve_device": "quant_core.models.torch.device",
+    "GATNet": "quant_core.models.torch.gat",
+    "GraphCollate": "quant_core.models.torch.gat",
+    "DeepLOBNet": "quant_core.models.torch.deeplob_net",
+    "WindowBatches": "quant_core.models.torch.deeplob_net",
 }
 
 __all__ = [
     "DateBatches",
+    "DeepLOBClassifier",
+    "DeepLOBConfig",
+    "DeepLOBNet",
+    "GATNet",
+    "GNNConfig",
     "GRUConfig",
     "GRURegressor",
+    "GraphAttentionRegressor",
+    "GraphCollate",
     "LSTMConfig",
     "LSTMRegressor",
     "MLPConfig",
@@ -54,6 +68,8 @@ __all__ = [
     "TrainerConfig",
     "TransformerConfig",
     "TransformerRegressor",
+    "WindowBatches",
+    "lob_feature_columns",
     "resolve_device",
 ]
 
