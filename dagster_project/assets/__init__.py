@@ -1,5 +1,6 @@
 """Research-graph assets, one module per stage."""
 
+from dagster_project.assets.deep_models import deep_models
 from dagster_project.assets.ensemble import ensemble_weights, regime_routing
 from dagster_project.assets.explain import permutation_importance, shap_values
 from dagster_project.assets.folds import folds
@@ -9,6 +10,6 @@ from dagster_project.assets.targets import targets
 from dagster_project.assets.validation import validation_report
 
 RESEARCH_ASSETS = [
-    feature_snapshots, targets, folds, lightgbm_model, ridge_model,
+    feature_snapshots, targets, folds, lightgbm_model, ridge_model, deep_models,
     validation_report, shap_values, permutation_importance, ensemble_weights, regime_routing,
 ]

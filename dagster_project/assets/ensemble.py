@@ -61,16 +61,17 @@ def _members(*families: TrainedFamily) -> tuple[pl.DataFrame, list[str]]:
 @dg.asset(group_name="research")
 def ensemble_weights(context: dg.AssetExecutionContext, config: EnsembleConfig, feature_snapshots: FeatureSnapshot,
                      targets: ModellingFrame, lightgbm_model: TrainedFamily, ridge_model: TrainedFamily,
-                     mlflow: MlflowTracker) -> dg.Output:
+                     deep_models: dict, mlflow: MlflowTracker) -> dg.Output:
     """Static blend of the model families (and a ridge stack for comparison) with held-out IC."""
-    wide, names = _members(lightgbm_model, ridge_model)
+    families = [lightgbm_model, ridge_model, *deep_models.values()]
+    wide, names = _members(*families)
     blend = fit_blend(wide, names, method=config.method, outer_test_fraction=config.outer_test_fraction)
     stack = fit_stacking(wide, names, meta="ridge", outer_test_fraction=config.outer_test_fraction)
     eval_frame = blend.eval_frame.join(
         stack.eval_frame.select(["date", "asset", pl.col("ensemble").alias("stacking")]), on=["date", "asset"])
     table = held_out_ic(eval_frame, ["ensemble", "stacking", *names], targets.horizon_days)
     ensemble_row = table.row(0, named=True)
-    members = {m.family: m.model_uri for m in (lightgbm_model, ridge_model)}
+    members = {m.family: m.model_uri for m in families}
     with mlflow.asset_run(context, targets.data_version) as run:
         run.log_params({"method": config.method, "outer_test_fraction": config.outer_test_fraction,
                         **{f"weight_{k}": v for k, v in blend.weights.items()}})
@@ -103,9 +104,9 @@ def ensemble_weights(context: dg.AssetExecutionContext, config: EnsembleConfig, 
 @dg.asset(group_name="research")
 def regime_routing(context: dg.AssetExecutionContext, config: RoutingConfig, feature_snapshots: FeatureSnapshot,
                    targets: ModellingFrame, lightgbm_model: TrainedFamily, ridge_model: TrainedFamily,
-                   mlflow: MlflowTracker, state: ProjectState) -> dg.Output:
+                   deep_models: dict, mlflow: MlflowTracker, state: ProjectState) -> dg.Output:
     """Point-in-time regime detector, per-regime member weights and the routing table scoring uses."""
-    wide, names = _members(lightgbm_model, ridge_model)
+    wide, names = _members(lightgbm_model, ridge_model, *deep_models.values())
     last_fit = outer_split(wide["date"], config.outer_test_fraction)
     states = market_state(feature_snapshots.panel)
     detector = HMMRegimeDetector() if config.detector == "hmm" else ThresholdRegimeDetector()

@@ -42,7 +42,7 @@ class RidgeConfig(dg.Config):
     alpha: float = Field(default=10.0, description="L2 penalty on standardised features")
 
 
-def _train_family(
+def train_and_register(
     context: dg.AssetExecutionContext,
     family: str,
     make_model: Callable[[], Any],
@@ -52,7 +52,11 @@ def _train_family(
     folds: FoldPlan,
     mlflow: MlflowTracker,
     inner_valid_days: int = 0,
-) -> dg.Output:
+) -> tuple[TrainedFamily, pl.DataFrame]:
+    """Fold-wise training, a final refit on every row, MLflow runs per fold, a registered challenger.
+
+    Returns the trained family and its per-fold IC table (last row ``overall``).
+    """
     purge_days = targets.horizon_days + targets.lag_days if inner_valid_days else 0
     result = train_foldwise(targets.frame, list(folds.splits), make_model,
                             inner_valid_days=inner_valid_days, purge_days=purge_days)
@@ -87,14 +91,27 @@ def _train_family(
     trained = TrainedFamily(family=family, result=result, final_model=final_model,
                             features=tuple(features), model_uri=model_uri, model_version=version,
                             mlflow_run_id=run_id)
-    return dg.Output(trained, metadata={
+    return trained, fold_table
+
+
+def family_metadata(trained: TrainedFamily, fold_table: pl.DataFrame) -> dict[str, Any]:
+    overall = fold_table.filter(fold_table["fold"] == "overall").row(0, named=True)
+    return {
         "oos_rank_ic_mean": float(overall["rank_ic_mean"]),
         "oos_ic_mean": float(overall["ic_mean"]),
         "oos_rank_icir": float(overall["rank_icir"]),
         "folds": markdown_table(fold_table),
-        "model_uri": model_uri,
-        "mlflow_run_id": run_id,
-    })
+        "model_uri": trained.model_uri,
+        "mlflow_run_id": trained.mlflow_run_id,
+    }
+
+
+def _train_family(context: dg.AssetExecutionContext, family: str, make_model: Callable[[], Any],
+                  make_final: Callable[[Any], Any], params: dict[str, Any], targets: ModellingFrame,
+                  folds: FoldPlan, mlflow: MlflowTracker, inner_valid_days: int = 0) -> dg.Output:
+    trained, fold_table = train_and_register(context, family, make_model, make_final, params, targets, folds,
+                                             mlflow, inner_valid_days)
+    return dg.Output(trained, metadata=family_metadata(trained, fold_table))
 
 
 def _lineage_tags(context: dg.AssetExecutionContext, family: str, params: dict[str, Any],

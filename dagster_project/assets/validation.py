@@ -28,9 +28,10 @@ def _overall(report: dict) -> dict:
 @dg.asset(group_name="research")
 def validation_report(context: dg.AssetExecutionContext, feature_snapshots: FeatureSnapshot,
                       targets: ModellingFrame, lightgbm_model: TrainedFamily, ridge_model: TrainedFamily,
-                      regime_routing: dict, mlflow: MlflowTracker, state: ProjectState) -> dg.Output:
+                      deep_models: dict, regime_routing: dict, mlflow: MlflowTracker,
+                      state: ProjectState) -> dg.Output:
     """OOS IC, decay, stability, quantiles, diagnostics and multiple-testing per family, as HTML and JSON."""
-    families = [lightgbm_model, ridge_model]
+    families = [lightgbm_model, ridge_model, *deep_models.values()]
     panel = feature_snapshots.panel
     # every configuration this run tried, as per-date OOS Rank IC: PBO and the deflated Sharpe use them
     trials = trial_ic_matrix({f.family: f.result.oof for f in families})

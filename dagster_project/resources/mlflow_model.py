@@ -54,7 +54,19 @@ def save_signal_model(model: Any, features: list[str], path: Path) -> None:
 
 
 def load_signal_model(model_uri: str, tracking_uri: str):
-    """Load exactly the model version at ``model_uri`` (e.g. ``models:/quantflow-lightgbm/3``)."""
-    mlflow.set_registry_uri(tracking_uri)
-    mlflow.set_tracking_uri(tracking_uri)
-    return mlflow.pyfunc.load_model(model_uri)
+    """Load exactly the model version at ``model_uri`` (e.g. ``models:/quantflow-lightgbm/3``).
+
+    Resolved through an explicit client and downloaded to a local folder, so no process-global
+    MLflow tracking or registry URI is read or changed.
+    """
+    import tempfile
+
+    from mlflow import MlflowClient
+    from mlflow.artifacts import download_artifacts
+
+    name, version = model_uri.removeprefix("models:/").rsplit("/", 1)
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    source = client.get_model_version_download_uri(name, version)
+    local = download_artifacts(artifact_uri=source, dst_path=tempfile.mkdtemp(prefix="quantflow-model-"),
+                               tracking_uri=tracking_uri)
+    return mlflow.pyfunc.load_model(local)

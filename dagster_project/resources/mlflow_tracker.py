@@ -148,7 +148,9 @@ class RunLogger:
             local = Path(tmp) / "model"
             save_signal_model(model, features, local)
             self.client.log_artifacts(self.run_id, str(local), "model")
-        source = f"runs:/{self.run_id}/model"
+        # the run's absolute artifact location, not "runs:/...": resolving that would consult
+        # MLflow's process-global tracking URI, which another store may have set
+        source = f"{self.client.get_run(self.run_id).info.artifact_uri.rstrip('/')}/model"
         try:
             self.client.get_registered_model(registered_name)
         except Exception:  # noqa: BLE001 - MlflowException when absent

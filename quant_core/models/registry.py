@@ -106,11 +106,16 @@ def build_model(
     features: Sequence[str],
     config: Any = None,
     target: str = "target",
+    **data_inputs: Any,
 ) -> Any:
-    """Build an unfitted model of family ``name`` from a config dataclass, a dict or defaults."""
+    """Build an unfitted model of family ``name`` from a config dataclass, a dict or defaults.
+
+    ``data_inputs`` are constructor arguments a config cannot carry because they are data, e.g.
+    the ``prices`` panel the graph network builds its asset graph from.
+    """
     family = get_model_family(name)
     cfg = _as_config(family, config)
-    return family.model_cls(list(features), target=target, **cfg.model_kwargs())
+    return family.model_cls(list(features), target=target, **cfg.model_kwargs(), **data_inputs)
 
 
 def model_factory(

@@ -8,7 +8,7 @@ from mlflow import MlflowClient
 
 from dagster_project.resources.mlflow_model import load_signal_model
 
-EXPECTED_STEPS = {"feature_snapshots", "targets", "folds", "lightgbm_model",
+EXPECTED_STEPS = {"feature_snapshots", "targets", "folds", "lightgbm_model", "deep_models",
                   "ridge_model", "validation_report", "shap_values", "permutation_importance",
                   "ensemble_weights", "regime_routing"}
 
@@ -28,7 +28,7 @@ def test_recovered_rank_ic_lies_between_a_fair_fraction_of_the_oracle_and_the_or
     summary = research_run["summary"]
     oracle = summary["oracle"]["rank_ic_mean"]
     assert 0.08 < oracle < 0.16
-    for name in ("lightgbm", "ridge"):
+    for name in ("lightgbm", "ridge", "mlp"):
         model = summary["models"][name]
         # far above the oracle would mean a leak; far below, a broken pipeline
         assert 0.4 * oracle < model["oos_rank_ic_mean"] < oracle + 0.02, (name, model, oracle)
@@ -58,7 +58,7 @@ def test_mlflow_holds_one_parent_run_with_nested_asset_and_fold_runs(research_ru
     experiment = parent.info.experiment_id
     children = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
     by_asset = {r.data.tags["dagster.asset_key"]: r for r in children}
-    assert set(by_asset) == {"lightgbm_model", "ridge_model", "validation_report", "shap_values",
+    assert set(by_asset) == {"lightgbm_model", "ridge_model", "deep_models", "validation_report", "shap_values",
                              "permutation_importance", "ensemble_weights", "regime_routing"}
     for run in children:
         assert run.data.tags["data_version"] == summary["data"]["data_version"]

@@ -5,7 +5,8 @@ import dagster as dg
 from dagster_project.definitions import build_definitions
 from dagster_project.schedules import nightly_retrain_schedule
 
-RESEARCH = {"feature_snapshots", "targets", "folds", "lightgbm_model", "ridge_model", "validation_report",
+RESEARCH = {"feature_snapshots", "targets", "folds", "lightgbm_model", "ridge_model", "deep_models",
+            "validation_report",
             "shap_values", "permutation_importance", "ensemble_weights", "regime_routing"}
 LIFECYCLE = {"challenger_model", "champion_model", "champion_revalidation", "daily_snapshot", "live_scores",
              "drift_report", "realized_ic"}
