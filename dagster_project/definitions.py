@@ -14,9 +14,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.assets import RESEARCH_ASSETS
+from dagster_project.assets import ORDERBOOK_ASSETS, RESEARCH_ASSETS
 from dagster_project.checks import ALL_CHECKS
-from dagster_project.jobs import research_job
+from dagster_project.jobs import orderbook_job, research_job
 from dagster_project.lifecycle import (
     LIFECYCLE_ASSETS,
     LIFECYCLE_CHECKS,
@@ -55,9 +55,9 @@ def build_definitions(
         **lifecycle_resources(state_dir, tracking_uri),
     }
     return dg.Definitions(
-        assets=[*RESEARCH_ASSETS, *LIFECYCLE_ASSETS],
+        assets=[*RESEARCH_ASSETS, *ORDERBOOK_ASSETS, *LIFECYCLE_ASSETS],
         asset_checks=[*ALL_CHECKS, *LIFECYCLE_CHECKS],
-        jobs=[research_job, *LIFECYCLE_JOBS],
+        jobs=[research_job, orderbook_job, *LIFECYCLE_JOBS],
         schedules=[nightly_retrain_schedule(timezone), *lifecycle_schedules(timezone)],
         sensors=LIFECYCLE_SENSORS,
         resources=resources,

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RESEARCH = {"feature_snapshots", "targets", "folds", "lightgbm_model", "ridge_model", "deep_models",
             "validation_report",
             "shap_values", "permutation_importance", "ensemble_weights", "regime_routing"}
+ORDERBOOK = {"orderbook_snapshots", "deeplob_model"}
 LIFECYCLE = {"challenger_model", "champion_model", "champion_revalidation", "daily_snapshot", "live_scores",
              "drift_report", "realized_ic"}
 QUERY = """
@@ -62,14 +63,14 @@ def test_dagster_dev_serves_every_asset_check_job_schedule_and_sensor(tmp_path):
             time.sleep(1)
         assert data and data["assetNodes"], "dagster dev did not answer within 120 s"
         assets = {"/".join(n["assetKey"]["path"]) for n in data["assetNodes"]}
-        assert assets == RESEARCH | LIFECYCLE
+        assert assets == RESEARCH | ORDERBOOK | LIFECYCLE
         checks = {c["name"]: c["blocking"] for n in data["assetNodes"]
                   for c in (n["assetChecksOrError"].get("checks") or [])}
         assert checks == {"feature_snapshots_contract": True, "targets_leakage_audit": True,
                           "folds_leakage_audit": True, "promotion_gate": True,
                           "champion_revalidation_check": False}
         repo = data["repositoriesOrError"]["nodes"][0]
-        assert {"research_job", "retrain_job", "daily_scoring_job", "weekly_revalidation_job"} <= {
+        assert {"research_job", "orderbook_job", "retrain_job", "daily_scoring_job", "weekly_revalidation_job"} <= {
             j["name"] for j in repo["jobs"]}
         assert {(s["name"], s["cronSchedule"]) for s in repo["schedules"]} == {
             ("nightly_retrain", "0 2 * * 1-5"), ("weekly_revalidation", "0 4 * * 6")}

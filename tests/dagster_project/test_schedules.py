@@ -8,6 +8,7 @@ from dagster_project.schedules import nightly_retrain_schedule
 RESEARCH = {"feature_snapshots", "targets", "folds", "lightgbm_model", "ridge_model", "deep_models",
             "validation_report",
             "shap_values", "permutation_importance", "ensemble_weights", "regime_routing"}
+ORDERBOOK = {"orderbook_snapshots", "deeplob_model"}
 LIFECYCLE = {"challenger_model", "champion_model", "champion_revalidation", "daily_snapshot", "live_scores",
              "drift_report", "realized_ic"}
 
@@ -25,11 +26,11 @@ def test_nightly_schedule_retrains_on_business_days_in_its_time_zone():
 def test_definitions_load_with_every_asset_check_job_schedule_and_sensor(tmp_path):
     defs = build_definitions(state_dir=tmp_path, timezone="Europe/London")
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == RESEARCH | LIFECYCLE
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == RESEARCH | ORDERBOOK | LIFECYCLE
     assert {k.name for k in graph.asset_check_keys} == {
         "feature_snapshots_contract", "targets_leakage_audit", "folds_leakage_audit", "promotion_gate",
         "champion_revalidation_check"}
-    for job in ("research_job", "retrain_job", "daily_scoring_job", "weekly_revalidation_job"):
+    for job in ("research_job", "orderbook_job", "retrain_job", "daily_scoring_job", "weekly_revalidation_job"):
         assert defs.resolve_job_def(job).name == job
     assert defs.resolve_schedule_def("nightly_retrain").execution_timezone == "Europe/London"
     assert defs.resolve_schedule_def("weekly_revalidation").job_name == "weekly_revalidation_job"
