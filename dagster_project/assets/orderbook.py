@@ -84,7 +84,7 @@ def deeplob_model(context: dg.AssetExecutionContext, config: DeepLOBAssetConfig,
         run.log_metrics(metrics)
         for name, values in (model.evals_result_ or {}).get("valid", {}).items():
             run.log_curve(f"valid_{name}", list(values))
-        model_uri, version = run.log_signal_model(model, lob_feature_columns(levels), mlflow.registered_name("deeplob"),
+        model_uri, _version = run.log_signal_model(model, lob_feature_columns(levels), mlflow.registered_name("deeplob"),
                                                   tags={"data_version": data_version})
     table = pl.DataFrame({"metric": list(metrics), "value": [float(v) for v in metrics.values()]})
     return dg.Output({"model": model, "metrics": metrics, "model_uri": model_uri}, metadata={
