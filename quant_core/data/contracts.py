@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from quant_core.data.snapshot import AVAILABILITY_SUFFIX, availability_map
+
 KEY_COLUMNS = ("date", "asset")
 REQUIRED_COLUMNS = ("date", "asset", "close")
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -23,8 +25,6 @@ RESERVED_COLUMNS = frozenset({"date", "asset", "open", "high", "low", "close", "
 
 #: The earliest date a daily panel may hold: anything before is a parsing accident (e.g. 0001-01-01).
 MIN_DATE = dt.date(1900, 1, 1)
-#: Suffix of an optional per-feature availability timestamp column (``f1`` -> ``f1_available_at``).
-AVAILABILITY_SUFFIX = "_available_at"
 
 # The expectation texts, shared by the checks and the tests that assert them.
 EXPECT_NOT_EMPTY = "the panel has at least one row (it is empty)"
@@ -82,18 +82,14 @@ def feature_columns(panel: pl.DataFrame) -> list[str]:
 
 
 def availability_columns(panel: pl.DataFrame) -> dict[str, str]:
-    """``{feature: timestamp column}`` for features that bring a ``<feature>_available_at`` column.
+    """``{feature: timestamp column}`` for features that bring a ``<feature>__available_at``
+    date or datetime column.
 
     An availability timestamp says when a value became known (e.g. a fundamental published after
     the close); the leakage audit compares it with the decision time.
     """
-    features = set(feature_columns(panel))
-    return {
-        name[: -len(AVAILABILITY_SUFFIX)]: name
-        for name, dtype in panel.schema.items()
-        if name.endswith(AVAILABILITY_SUFFIX) and dtype.is_temporal()
-        and name[: -len(AVAILABILITY_SUFFIX)] in features
-    }
+    found = availability_map(panel, feature_columns(panel))
+    return {f: c for f, c in found.items() if panel.schema[c].is_temporal()}
 
 
 def _present_keys(panel: pl.DataFrame) -> list[str]:
@@ -186,7 +182,7 @@ def check_panel(panel: pl.DataFrame, source: str = "<panel>", *,
     Required: ``date`` (a date between 1900-01-01 and ``today``), ``asset`` (a string),
     ``close`` (numeric, finite, positive); ``(date, asset)`` unique; optional OHL numeric and
     positive where present, ``volume`` >= 0; extra columns numeric features free of infinities
-    (nulls and NaN are allowed: a feature may be missing) or ``<feature>_available_at``
+    (nulls and NaN are allowed: a feature may be missing) or ``<feature>__available_at``
     timestamps. Row order is not checked: readers sort by ``(date, asset)``.
 
     Parameters

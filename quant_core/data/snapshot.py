@@ -47,6 +47,9 @@ class FeatureSnapshot:
     """``{feature: column}`` for features whose panel supplies the time each value became known
     (a ``<feature>__available_at`` date or datetime column); audited against the decision time."""
 
+    input_columns: tuple[str, ...] | None = None
+    """The panel's columns as supplied (before any library-built features): what the contract judges."""
+
     @property
     def availability_columns(self) -> list[str]:
         return list((self.availability or {}).values())

@@ -116,12 +116,12 @@ def test_availability_timestamps_are_allowed_and_paired_with_their_feature(tmp_p
     from quant_core.data.contracts import availability_columns
 
     panel = _panel().with_columns(
-        (pl.col("date").cast(pl.Datetime("us")) + pl.duration(hours=20)).alias("f1_available_at"))
+        (pl.col("date").cast(pl.Datetime("us")) + pl.duration(hours=20)).alias("f1__available_at"))
     path = tmp_path / "p.csv"
     panel.write_csv(path)
     read = read_panel(path)
-    assert read.schema["f1_available_at"] == pl.Datetime("us")
-    assert availability_columns(read) == {"f1": "f1_available_at"}
+    assert read.schema["f1__available_at"] == pl.Datetime("us")
+    assert availability_columns(read) == {"f1": "f1__available_at"}
     assert feature_columns(read) == ["f1"]
 
 
