@@ -344,9 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="raw forward return, excess over the market, sector residual, vol-scaled, "
                           "or per-date rank / z-score")
     run.set_defaults(func=cmd_run)
+    from dagster_project.cli_ingest import add_ingest_parser
     from dagster_project.cli_models import add_models_parser
     from dagster_project.cli_validate import add_validate_parser
 
+    add_ingest_parser(sub)
     add_validate_parser(sub)
     add_models_parser(sub)
     return parser

@@ -3,7 +3,8 @@
 Environment variables (all optional):
   QF_STATE_DIR              state directory (default: .qf_state in the working directory)
   QF_MLFLOW_TRACKING_URI    MLflow tracking URI (default: sqlite store under the state dir)
-  QF_PANEL_PATH             a user panel to research instead of the synthetic market
+  QF_PANEL_PATH             a user panel to research (default: the ingested store, else the
+                            synthetic market)
   QF_TIMEZONE               time zone of the nightly schedule (default UTC)
 """
 
@@ -27,6 +28,7 @@ from dagster_project.lifecycle import (
 )
 from dagster_project.resources import MarketDataSource, MlflowTracker, ProjectState
 from dagster_project.schedules import nightly_retrain_schedule
+from dagster_project.sensors_landing import make_landing_sensor
 
 
 def default_state_dir() -> Path:
@@ -49,7 +51,7 @@ def build_definitions(
     (state_dir / "mlflow").mkdir(parents=True, exist_ok=True)
     tracking_uri = tracking_uri or local_tracking_uri(state_dir)
     resources = {
-        "market_data": market_data or MarketDataSource(),
+        "market_data": market_data or MarketDataSource(store_dir=str(state_dir / "store")),
         "mlflow": MlflowTracker(tracking_uri=tracking_uri, artifact_root=str(state_dir / "mlflow" / "artifacts")),
         "state": ProjectState(state_dir=str(state_dir)),
         **lifecycle_resources(state_dir, tracking_uri),
@@ -59,7 +61,7 @@ def build_definitions(
         asset_checks=[*ALL_CHECKS, *LIFECYCLE_CHECKS],
         jobs=[research_job, orderbook_job, *LIFECYCLE_JOBS],
         schedules=[nightly_retrain_schedule(timezone), *lifecycle_schedules(timezone)],
-        sensors=LIFECYCLE_SENSORS,
+        sensors=[*LIFECYCLE_SENSORS, make_landing_sensor("retrain_job", name="ingest_sensor")],
         resources=resources,
         loggers=loggers,
     )
@@ -67,6 +69,7 @@ def build_definitions(
 
 defs = build_definitions(
     tracking_uri=os.environ.get("QF_MLFLOW_TRACKING_URI"),
-    market_data=MarketDataSource(panel_path=os.environ.get("QF_PANEL_PATH") or None),
+    market_data=MarketDataSource(panel_path=os.environ.get("QF_PANEL_PATH") or None,
+                                 store_dir=str(default_state_dir() / "store")),
     timezone=os.environ.get("QF_TIMEZONE", "UTC"),
 )

@@ -1,4 +1,4 @@
-"""The project's local state directory: reports, ensemble tables and the landing folder."""
+"""The project's local state directory: reports, the snapshot store, the inbox and the landing folder."""
 
 from __future__ import annotations
 
@@ -23,6 +23,18 @@ class ProjectState(dg.ConfigurableResource):
         path = Path(self.state_dir) / "reports"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @property
+    def inbox_dir(self) -> Path:
+        """Whole panels dropped here are contract-checked and ingested into the snapshot store."""
+        path = Path(self.state_dir) / "inbox"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def store_dir(self) -> Path:
+        """The versioned, date-partitioned snapshot store that ``qf ingest`` writes."""
+        return Path(self.state_dir) / "store"
 
     @property
     def landing_dir(self) -> Path:

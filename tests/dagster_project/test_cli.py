@@ -44,7 +44,7 @@ def test_qf_run_writes_the_documented_summary(tmp_path, panel, fast_ops):
     for name in ("lightgbm", "ridge"):
         assert {"oos_ic_mean", "oos_rank_ic_mean", "oos_rank_icir"} <= set(summary["models"][name])
         assert summary["models"][name]["oos_rank_ic_mean"] > 0.02
-    assert set(summary["ensemble"]["weights"]) == {"lightgbm", "ridge"}
+    assert set(summary["ensemble"]["weights"]) == {"lightgbm", "ridge", "mlp"}
     assert isinstance(summary["ensemble"]["oos_rank_ic_mean"], float)
     assert len(summary["mlflow_run_id"]) == 32
 
@@ -57,7 +57,7 @@ def test_price_only_panel_gets_point_in_time_price_features(tmp_path, panel, fas
                      "--horizon-days", "5", "--target-kind", "vol_scaled"])
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert "mom_20d" in summary["data"]["features"] and "vol_20d" in summary["data"]["features"]
+    assert {"MA20", "STD20", "ROC5", "KMID"} <= set(summary["data"]["features"])  # the Alpha158-style set
     assert summary["oracle"] is None  # the oracle only describes the raw 1-day default label
     assert summary["leakage"]["passed"] is True
 

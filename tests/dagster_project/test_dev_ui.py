@@ -74,7 +74,7 @@ def test_dagster_dev_serves_every_asset_check_job_schedule_and_sensor(tmp_path):
             j["name"] for j in repo["jobs"]}
         assert {(s["name"], s["cronSchedule"]) for s in repo["schedules"]} == {
             ("nightly_retrain", "0 2 * * 1-5"), ("weekly_revalidation", "0 4 * * 6")}
-        assert {s["name"] for s in repo["sensors"]} == {"landing_sensor", "drift_ic_sensor"}
+        assert {s["name"] for s in repo["sensors"]} == {"landing_sensor", "drift_ic_sensor", "ingest_sensor"}
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:

@@ -26,7 +26,7 @@ def test_qf_run_on_sp500_slice_builds_price_features_and_reports_honestly(tmp_pa
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["data"]["n_assets"] == 120 and summary["data"]["n_dates"] == 1259
-    assert "mom_20d" in summary["data"]["features"]  # price-only panel: features were built
+    assert {"MA20", "CORR60", "VSTD5"} <= set(summary["data"]["features"])  # price-only: Alpha158-style set built
     assert summary["leakage"]["passed"] is True
     for model in summary["models"].values():
         # simple price features carry little edge on large caps: the HAC test must not call noise an edge

@@ -34,6 +34,6 @@ def test_definitions_load_with_every_asset_check_job_schedule_and_sensor(tmp_pat
         assert defs.resolve_job_def(job).name == job
     assert defs.resolve_schedule_def("nightly_retrain").execution_timezone == "Europe/London"
     assert defs.resolve_schedule_def("weekly_revalidation").job_name == "weekly_revalidation_job"
-    assert {s.name for s in defs.sensors} == {"landing_sensor", "drift_ic_sensor"}
+    assert {s.name for s in defs.sensors} == {"landing_sensor", "drift_ic_sensor", "ingest_sensor"}
     research = defs.resolve_job_def("research_job").asset_layer.selected_asset_keys
     assert {k.to_user_string() for k in research} == RESEARCH
