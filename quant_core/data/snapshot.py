@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-
 AVAILABILITY_SUFFIX = "__available_at"
 
 
