@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
         "research_graph": _json_doc([py, "-m", "benchmarks.bench_pipeline", *pipeline_size]),
         "splits": _json_lines([py, "benchmarks/bench_splits.py", *split_scale]),
         "ic": _json_lines([py, "benchmarks/bench_ic.py", *(["--dates", "250"] if args.quick else [])]),
+        "features": _json_doc([py, "benchmarks/bench_features.py", *(["--quick"] if args.quick else [])]),
+        "lifecycle": _json_doc([py, "-m", "benchmarks.bench_lifecycle", *pipeline_size]),
         "models": _json_lines([py, "benchmarks/bench_models.py",
                                *(["--n-assets", "60", "--n-days", "150"] if args.quick else [])]),
         "total_seconds": None,
