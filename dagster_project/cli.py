@@ -78,11 +78,12 @@ def _progress_logger_def():
 def execute_research(state_dir: Path, panel_path: str | None = None, horizon_days: int = 1,
                      lag_days: int = 1, target_kind: str = "raw", synthetic: dict[str, int] | None = None,
                      tracking_uri: str | None = None, quiet: bool = False, instance=None,
-                     op_config: dict[str, dict[str, Any]] | None = None):
+                     op_config: dict[str, dict[str, Any]] | None = None, asset_selection=None):
     """Execute ``research_job`` in-process; returns ``(result, defs, wall_seconds)``.
 
     ``instance`` defaults to the persistent Dagster instance under ``state_dir/dagster`` (the one
-    ``make dev`` shows); ``op_config`` adds per-asset config, e.g. ``{"folds": {"n_splits": 3}}``.
+    ``make dev`` shows); ``op_config`` adds per-asset config, e.g. ``{"folds": {"n_splits": 3}}``;
+    ``asset_selection`` (asset keys) runs part of the job.
     """
     import warnings
 
@@ -113,6 +114,7 @@ def execute_research(state_dir: Path, panel_path: str | None = None, horizon_day
     run_config["loggers"] = {"console": {}} if loggers else {"console": {"config": {"log_level": "WARNING"}}}
     started = time.perf_counter()
     result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False,
+                                    asset_selection=asset_selection,
                                     tags={"quantflow/trigger": "cli"})
     return result, defs, time.perf_counter() - started
 
