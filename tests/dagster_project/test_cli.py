@@ -103,3 +103,20 @@ def test_bad_panel_exits_2_naming_the_column_and_writes_nothing(tmp_path, panel,
     err = capsys.readouterr().err
     assert str(path) in err and needle in err
     assert not out.exists()
+
+
+def test_a_feature_known_after_the_decision_time_blocks_the_graph(tmp_path, panel, fast_ops, capsys):
+    # sig_fast's value of date t only became known at 09:30 on the next day: after the close of t
+    late = panel.with_columns(
+        (pl.col("date").cast(pl.Datetime("us")) + pl.duration(days=1, hours=9, minutes=30)).alias("sig_fast__available_at"),
+        (pl.col("date").cast(pl.Datetime("us")) + pl.duration(hours=16)).alias("sig_slow__available_at"),
+    )
+    path = tmp_path / "timestamps.parquet"
+    late.write_parquet(path)
+    out = tmp_path / "out"
+    code = cli.main(["--state-dir", str(tmp_path / "state"), "run", "--panel", str(path), "--out", str(out)])
+    assert code == cli.EXIT_BLOCKED
+    assert "sig_fast" in capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["leakage"]["flagged_features"] == ["sig_fast"]  # sig_slow was known at the close
+    assert summary["models"] == {}
