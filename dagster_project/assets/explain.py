@@ -9,6 +9,7 @@ from dagster_project.assets.types import TrainedFamily
 from dagster_project.resources import MlflowTracker, ProjectState
 from quant_core.data.dataset import FoldPlan, ModellingFrame
 from quant_core.explain import (
+    ROW_WISE_FAMILIES,
     feature_groups,
     fold_permutation_importance,
     fold_shap,
@@ -17,6 +18,7 @@ from quant_core.explain import (
     importance_stability,
     mean_abs_shap,
     mean_abs_shap_by_fold,
+    panel_gradient_shap,
     permutation_importance_plot,
     regime_importance_plot,
     shap_by_regime,
@@ -129,3 +131,37 @@ def permutation_importance(context: dg.AssetExecutionContext, config: Permutatio
         "plot": image(png),
         "baseline_rank_ic": float(result.baseline["ic"].mean()),
     })
+
+
+class DeepShapConfig(dg.Config):
+    max_rows: int = Field(default=500, description="Test rows of the last fold explained per family")
+    n_samples: int = Field(default=100, description="Expected-gradient draws per row")
+    seed: int = Field(default=0, description="Sampling seed")
+
+
+@dg.asset(group_name="research")
+def deep_shap(context: dg.AssetExecutionContext, config: DeepShapConfig, targets: ModellingFrame, folds: FoldPlan,
+              deep_models: dict, mlflow: MlflowTracker, state: ProjectState) -> dg.Output:
+    """Gradient SHAP of each row-wise torch family's last fold model on its own test rows."""
+    tables, pngs = [], []
+    test_rows = targets.frame[folds.splits[-1][1]]
+    for family, trained in deep_models.items():
+        if family not in ROW_WISE_FAMILIES:
+            context.log.info(f"{family}: scores a whole cross-section at once; gradient SHAP per row does not apply")
+            continue
+        features = list(trained.features)
+        values, rows = panel_gradient_shap(trained.result.models[-1], test_rows, max_rows=config.max_rows,
+                                           n_samples=config.n_samples, seed=config.seed)
+        X = rows.join(test_rows.select(["date", "asset", *features]), on=["date", "asset"], how="left")
+        tables.append(mean_abs_shap(values, features).with_columns(pl.lit(family).alias("family")))
+        pngs.append(shap_summary_plot(values, X.select(features), features, state.reports_dir / f"shap_{family}.png"))
+    table = (pl.concat(tables).select(["family", "feature", "mean_abs_shap"]) if tables
+             else pl.DataFrame(schema={"family": pl.String, "feature": pl.String, "mean_abs_shap": pl.Float64}))
+    metadata = {"mean_abs_shap": markdown_table(table, max_rows=60)}
+    if tables:
+        path = _write(table, state.reports_dir / "shap_deep_models.parquet")
+        with mlflow.asset_run(context, targets.data_version) as run:
+            for png in [*pngs, path]:
+                run.log_artifact(png, "explain")
+        metadata["summary_plot"] = image(pngs[0])
+    return dg.Output(table, metadata=metadata)

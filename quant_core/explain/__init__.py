@@ -40,9 +40,12 @@ from quant_core.explain.stability import (
     mean_pairwise_spearman,
     windowed_mean_abs_shap,
 )
+from quant_core.explain.torch_panel import ROW_WISE_FAMILIES, panel_gradient_shap
 from quant_core.explain.tree_shap import mean_abs_shap, shap_summary_plot, tree_shap
 
 __all__ = [
+    "ROW_WISE_FAMILIES",
+    "panel_gradient_shap",
     "DEFAULT_GROUP_PREFIXES",
     "GRADIENT_ENGINES",
     "KEY_COLUMNS",

@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 from dagster_project.resources.mlflow_model import load_signal_model
 
 EXPECTED_STEPS = {"feature_snapshots", "targets", "folds", "lightgbm_model", "deep_models",
-                  "ridge_model", "validation_report", "shap_values", "permutation_importance",
+                  "ridge_model", "validation_report", "shap_values", "deep_shap", "permutation_importance",
                   "ensemble_weights", "regime_routing"}
 
 
@@ -58,7 +58,7 @@ def test_mlflow_holds_one_parent_run_with_nested_asset_and_fold_runs(research_ru
     experiment = parent.info.experiment_id
     children = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
     by_asset = {r.data.tags["dagster.asset_key"]: r for r in children}
-    assert set(by_asset) == {"lightgbm_model", "ridge_model", "deep_models", "validation_report", "shap_values",
+    assert set(by_asset) == {"lightgbm_model", "ridge_model", "deep_models", "deep_shap", "validation_report", "shap_values",
                              "permutation_importance", "ensemble_weights", "regime_routing"}
     for run in children:
         assert run.data.tags["data_version"] == summary["data"]["data_version"]
@@ -120,3 +120,9 @@ def test_regime_routing_is_fitted_before_its_held_out_dates_and_feeds_scoring(re
         assert abs(part["weight"].sum() - 1.0) < 1e-9
     summary = research_run["summary"]["regime_routing"]
     assert summary["oos_rank_ic_mean"] > 0.02
+
+
+def test_gradient_shap_of_the_torch_family_ranks_the_planted_signals_first(research_run):
+    table = research_run["result"].output_for_node("deep_shap")
+    mlp = table.filter(pl.col("family") == "mlp").sort("mean_abs_shap", descending=True)
+    assert set(mlp["feature"].head(3)) <= {"sig_fast", "sig_slow", "sig_calm", "sig_stress"}, mlp
