@@ -44,11 +44,10 @@ from quant_core.explain.torch_panel import ROW_WISE_FAMILIES, panel_gradient_sha
 from quant_core.explain.tree_shap import mean_abs_shap, shap_summary_plot, tree_shap
 
 __all__ = [
-    "ROW_WISE_FAMILIES",
-    "panel_gradient_shap",
     "DEFAULT_GROUP_PREFIXES",
     "GRADIENT_ENGINES",
     "KEY_COLUMNS",
+    "ROW_WISE_FAMILIES",
     "PermutationImportance",
     "StabilityResult",
     "expected_gradients",
@@ -64,6 +63,7 @@ __all__ = [
     "mean_abs_shap",
     "mean_abs_shap_by_fold",
     "mean_pairwise_spearman",
+    "panel_gradient_shap",
     "permutation_importance",
     "permutation_importance_plot",
     "permute_within_dates",
