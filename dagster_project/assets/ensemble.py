@@ -13,6 +13,7 @@ from quant_core.data.dataset import ModellingFrame
 from quant_core.data.snapshot import FeatureSnapshot
 from quant_core.ensemble import (
     HMMRegimeDetector,
+    RoutedEnsemble,
     ThresholdRegimeDetector,
     fit_blend,
     fit_regime_blend,
@@ -136,4 +137,36 @@ def regime_routing(context: dg.AssetExecutionContext, config: RoutingConfig, fea
             "last_fit_date": str(last_fit),
             "routing_path": dg.MetadataValue.path(str(routing_path)),
         },
+    )
+
+
+@dg.asset(group_name="research")
+def ensemble_model(context: dg.AssetExecutionContext, feature_snapshots: FeatureSnapshot, targets: ModellingFrame,
+                   lightgbm_model: TrainedFamily, ridge_model: TrainedFamily, deep_models: dict,
+                   regime_routing: dict, mlflow: MlflowTracker) -> dg.Output:
+    """The routed ensemble registered as one model, and its scores of the newest snapshot date."""
+    families = [lightgbm_model, ridge_model, *deep_models.values()]
+    features = list(targets.features)
+    ensemble = RoutedEnsemble({f.family: f.final_model for f in families}, regime_routing["routing"],
+                              tuple(features))
+    panel = feature_snapshots.panel
+    latest_date = panel["date"].max()
+    latest = panel.filter(pl.col("date") == latest_date).select(["date", "asset", *features]).join(
+        regime_routing["regimes"].select(["date", "regime"]), on="date", how="left")
+    regime = latest["regime"][0] if latest.height else None
+    scores = ensemble.member_scores(latest).with_columns(pl.Series("ensemble", ensemble.predict(latest)))
+    members = {f.family: f.model_uri for f in families}
+    with mlflow.asset_run(context, targets.data_version, {"quantflow.family": "ensemble"}) as run:
+        run.log_json({"members": members, "routing": regime_routing["routing"].to_dicts()}, "ensemble/routing.json")
+        run.log_parquet(scores, "ensemble/latest_scores.parquet")
+        model_uri, version = run.log_signal_model(
+            ensemble, features, mlflow.registered_name("ensemble"),
+            tags={"data_version": targets.data_version, "dagster.run_id": context.run.run_id,
+                  **{f"member.{k}": v for k, v in members.items()}})
+    return dg.Output(
+        {"model_uri": model_uri, "version": version, "scores": scores, "date": latest_date, "regime": regime,
+         "members": members},
+        metadata={"model_uri": model_uri, "scored_date": str(latest_date), "regime": str(regime),
+                  "members": markdown_table(pl.DataFrame({"member": list(members), "model_uri": list(members.values())})),
+                  "top_scores": markdown_table(scores.sort("ensemble", descending=True).head(10))},
     )

@@ -18,6 +18,7 @@ from quant_core.ensemble.blend import (
 )
 from quant_core.ensemble.hmm import GaussianHMM
 from quant_core.ensemble.members import oof_wide
+from quant_core.ensemble.model import RoutedEnsemble
 from quant_core.ensemble.regime import HMMRegimeDetector, ThresholdRegimeDetector, market_state
 from quant_core.ensemble.routing import (
     DEFAULT_REGIME,
@@ -44,6 +45,7 @@ __all__ = [
     "GaussianHMM",
     "HMMRegimeDetector",
     "RegimeBlendResult",
+    "RoutedEnsemble",
     "StackingResult",
     "ThresholdRegimeDetector",
     "apply_blend",

@@ -10,7 +10,7 @@ from dagster_project.resources.mlflow_model import load_signal_model
 
 EXPECTED_STEPS = {"feature_snapshots", "targets", "folds", "lightgbm_model", "deep_models",
                   "ridge_model", "validation_report", "shap_values", "deep_shap", "permutation_importance",
-                  "ensemble_weights", "regime_routing"}
+                  "ensemble_weights", "regime_routing", "ensemble_model"}
 
 
 def test_every_asset_materializes_and_every_check_passes(research_run):
@@ -59,7 +59,7 @@ def test_mlflow_holds_one_parent_run_with_nested_asset_and_fold_runs(research_ru
     children = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
     by_asset = {r.data.tags["dagster.asset_key"]: r for r in children}
     assert set(by_asset) == {"lightgbm_model", "ridge_model", "deep_models", "deep_shap", "validation_report", "shap_values",
-                             "permutation_importance", "ensemble_weights", "regime_routing"}
+                             "permutation_importance", "ensemble_weights", "regime_routing", "ensemble_model"}
     for run in children:
         assert run.data.tags["data_version"] == summary["data"]["data_version"]
     lgb_run = by_asset["lightgbm_model"]
@@ -126,3 +126,22 @@ def test_gradient_shap_of_the_torch_family_ranks_the_planted_signals_first(resea
     table = research_run["result"].output_for_node("deep_shap")
     mlp = table.filter(pl.col("family") == "mlp").sort("mean_abs_shap", descending=True)
     assert set(mlp["feature"].head(3)) <= {"sig_fast", "sig_slow", "sig_calm", "sig_stress"}, mlp
+
+
+def test_the_routed_ensemble_is_registered_and_scores_the_newest_date_by_its_regime(research_run):
+    result, summary = research_run["result"], research_run["summary"]
+    out = result.output_for_node("ensemble_model")
+    routing = result.output_for_node("regime_routing")
+    scores = out["scores"]
+    assert scores["date"].unique().to_list() == [out["date"]]
+    # the same combination by hand: this date's regime row of the routing table
+    regime = out["regime"] if out["regime"] in routing["routing"]["regime"].to_list() else "*"
+    weights = {r["member"]: r["weight"] for r in routing["routing"].filter(pl.col("regime") == regime).iter_rows(named=True)}
+    z = {m: (scores[m] - scores[m].mean()) / scores[m].std(ddof=0) for m in weights}
+    manual = sum(w * z[m].to_numpy() for m, w in weights.items())
+    np.testing.assert_allclose(scores["ensemble"].to_numpy(), manual, rtol=1e-9, atol=1e-12)
+    loaded = load_signal_model(out["model_uri"], summary["mlflow_tracking_uri"])
+    frame = result.output_for_node("feature_snapshots").panel.filter(pl.col("date") == out["date"])
+    features = list(result.output_for_node("targets").features)
+    pandas_in = frame.select(["date", "asset", *features]).with_columns(pl.lit(out["regime"]).alias("regime")).to_pandas()
+    np.testing.assert_allclose(loaded.predict(pandas_in), scores["ensemble"].to_numpy(), rtol=1e-6)
