@@ -393,13 +393,9 @@ class DeepLOBClassifier:
         """Curves in LightGBM's layout: ``{"train": {"loss": [...]}, "valid": {...}}``."""
         if not hasattr(self, "history_"):
             raise AttributeError("evals_result_ exists after fit()")
-        curves: dict[str, dict[str, list[float]]] = {"train": {"loss": []}}
-        for record in self.history_:
-            curves["train"]["loss"].append(record["train_loss"])
-            for key in ("valid_loss", "valid_accuracy", "valid_macro_f1"):
-                if key in record:
-                    curves.setdefault("valid", {}).setdefault(key[6:], []).append(record[key])
-        return curves
+        from quant_core.models.torch.trainer import history_curves
+
+        return history_curves(self.history_, ("valid_loss", "valid_accuracy", "valid_macro_f1"))
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -371,3 +371,14 @@ class Trainer:
             return np.empty(0, dtype=np.float64)
         out = torch.cat(parts).numpy().astype(np.float64)
         return out[:, 0] if out.shape[1] == 1 else out
+
+
+def history_curves(history: list[dict[str, Any]], valid_keys: tuple[str, ...]) -> dict[str, dict[str, list[float]]]:
+    """Per-epoch history as LightGBM's ``evals_result_`` layout: ``{"train": {"loss": [...]}, "valid": {...}}``."""
+    curves: dict[str, dict[str, list[float]]] = {"train": {"loss": []}}
+    for record in history:
+        curves["train"]["loss"].append(record["train_loss"])
+        for key in valid_keys:
+            if key in record:
+                curves.setdefault("valid", {}).setdefault(key.removeprefix("valid_"), []).append(record[key])
+    return curves
