@@ -38,8 +38,12 @@ MODEL_CARD_ARTIFACT = "model_card.md"
 
 
 @functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """The git commit of this code (``<sha>`` or ``<sha>-dirty``), or ``"unknown"`` outside git."""
+    """The git commit of this code (``<sha>`` or ``<sha>-dirty``), or ``"unknown"`` outside git.
+
+    Read once per process: the code a process runs does not change under it.
+    """
     here = Path(__file__).resolve().parent
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
