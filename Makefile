@@ -41,9 +41,17 @@ $(PEER_VENV)/.installed:
 	$(PEER_VENV)/bin/python -m pip install --quiet skfolio numpy polars==2.1.0
 	touch $@
 
-bench-peers: $(PEER_VENV)/.installed
+# pyqlib wants pandas 3, so it gets a venv of its own
+QLIB_VENV := .bench_qlib_venv
+$(QLIB_VENV)/.installed:
+	$(PYTHON) -m venv $(QLIB_VENV)
+	$(QLIB_VENV)/bin/python -m pip install --quiet pyqlib==0.9.7 polars==2.1.0
+	touch $@
+
+bench-peers: $(STAMP) $(PEER_VENV)/.installed $(QLIB_VENV)/.installed
 	mkdir -p bench_results
 	$(PEER_VENV)/bin/python benchmarks/peers/bench_cpcv_vs_skfolio.py | tee bench_results/peers_cpcv.jsonl
+	$(BIN)/python benchmarks/bench_ic.py --qlib-python $(QLIB_VENV)/bin/python | tee bench_results/peers_ic.jsonl
 
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
