@@ -9,6 +9,7 @@ back into the estimator's arguments.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,3 +193,14 @@ class TransformerConfig(TorchFamilyConfig):
     n_layers: int = _d(1, "Encoder layers.")
     dim_feedforward: int = _d(32, "Width of each layer's feed-forward block.")
     dropout: float = _d(0.1, "Dropout in attention and feed-forward blocks.")
+
+
+def as_trainer_config(trainer: TrainerConfig | Mapping[str, Any] | None) -> TrainerConfig:
+    """A model's ``trainer`` argument (a config, a mapping of its fields, or None) as a TrainerConfig."""
+    if trainer is None:
+        return TrainerConfig()
+    if isinstance(trainer, TrainerConfig):
+        return trainer.trainer_config()
+    if isinstance(trainer, Mapping):
+        return TrainerConfig(**trainer)
+    raise ValueError(f"trainer must be a TrainerConfig, a mapping or None, got {type(trainer).__name__}")

@@ -42,7 +42,7 @@ import numpy as np
 import polars as pl
 
 from quant_core.models.base import require_columns
-from quant_core.models.torch.configs import TrainerConfig, _d
+from quant_core.models.torch.configs import TrainerConfig, _d, as_trainer_config
 from quant_core.models.torch.lob_data import (
     asset_starts,
     book_mid,
@@ -210,15 +210,7 @@ class DeepLOBClassifier:
         return {n: getattr(self, n) for n in names}
 
     def _trainer_config(self) -> TrainerConfig:
-        if self.trainer is None:
-            return TrainerConfig()
-        if isinstance(self.trainer, TrainerConfig):
-            return self.trainer.trainer_config()
-        if isinstance(self.trainer, Mapping):
-            return TrainerConfig(**self.trainer)
-        raise ValueError(
-            f"trainer must be a TrainerConfig, a mapping or None, got {type(self.trainer).__name__}"
-        )
+        return as_trainer_config(self.trainer)
 
     @property
     def n_levels(self) -> int:

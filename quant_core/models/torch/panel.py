@@ -30,7 +30,7 @@ import polars as pl
 
 from quant_core.features.preprocessing import StandardScaler
 from quant_core.models.base import require_columns, target_vector
-from quant_core.models.torch.configs import LOSSES, TARGET_NORMS, TrainerConfig
+from quant_core.models.torch.configs import LOSSES, TARGET_NORMS, TrainerConfig, as_trainer_config
 from quant_core.models.torch.data import (
     date_codes,
     prepend_context,
@@ -122,15 +122,7 @@ class TorchPanelRegressor:
 
     # -- helpers ------------------------------------------------------------------
     def _trainer_config(self) -> TrainerConfig:
-        if self.trainer is None:
-            return TrainerConfig()
-        if isinstance(self.trainer, TrainerConfig):
-            return self.trainer.trainer_config()
-        if isinstance(self.trainer, Mapping):
-            return TrainerConfig(**self.trainer)
-        raise ValueError(
-            f"trainer must be a TrainerConfig, a mapping or None, got {type(self.trainer).__name__}"
-        )
+        return as_trainer_config(self.trainer)
 
     def _check_params(self) -> None:
         if not self.features:
