@@ -33,15 +33,15 @@ class BaseSplitter(ABC):
     """Base class of the date-aware splitters.
 
     Subclasses set their parameters in ``__init__`` (validated there), list them in ``_params``
-    and implement ``_plan`` and ``get_n_splits``.
+    implement ``_plan``, and override ``get_n_splits`` unless it equals ``n_splits``.
     """
 
     _params: tuple[str, ...] = ()
     embargo_days: int
 
-    @abstractmethod
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         """Number of splits (arguments are ignored; accepted for sklearn compatibility)."""
+        return self.n_splits
 
     @abstractmethod
     def _plan(self, n_dates: int) -> Plan:

@@ -42,9 +42,6 @@ class PurgedKFold(BaseSplitter):
         self.n_splits = check_int("n_splits", n_splits, 2)
         self.embargo_days = check_int("embargo_days", embargo_days, 0)
 
-    def get_n_splits(self, X=None, y=None, groups=None) -> int:
-        return self.n_splits
-
     def _plan(self, n_dates: int) -> Plan:
         bounds = group_bounds(n_dates, self.n_splits, repr(self))
         return [

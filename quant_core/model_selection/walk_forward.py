@@ -73,9 +73,6 @@ class WalkForward(BaseSplitter):
         self.embargo_days = check_int("embargo_days", embargo_days, 0)
         self.test_days = None if test_days is None else check_int("test_days", test_days, 1)
 
-    def get_n_splits(self, X=None, y=None, groups=None) -> int:
-        return self.n_splits
-
     def _plan(self, n_dates: int) -> Plan:
         blocks = forward_test_blocks(
             n_dates, self.n_splits, self.min_train_days, self.test_days, repr(self)
@@ -113,9 +110,6 @@ class Rolling(BaseSplitter):
         self.train_days = check_int("train_days", train_days, 1)
         self.embargo_days = check_int("embargo_days", embargo_days, 0)
         self.test_days = None if test_days is None else check_int("test_days", test_days, 1)
-
-    def get_n_splits(self, X=None, y=None, groups=None) -> int:
-        return self.n_splits
 
     def _plan(self, n_dates: int) -> Plan:
         blocks = forward_test_blocks(
