@@ -7,11 +7,18 @@ days; the IC time series is the raw material for every significance test in this
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+
+from quant_core.validation.cross_section import pad_rows, row_correlations
 
 __all__ = ["ic_series", "pooled_ic_series"]
 
 _METHODS = ("spearman", "pearson")
+# Beyond 4 matrix cells per usable row (plus a million cells of slack), a padded
+# (dates x assets) matrix wastes memory: group in polars instead.
+_MAX_PADDING_RATIO = 4
+_PADDING_SLACK_CELLS = 1_000_000
 
 
 def ic_series(
@@ -70,20 +77,7 @@ def ic_series(
 
     lf = frame.lazy().filter(valid)
     if group is None:
-        # One group_by with polars' native correlation (Spearman ranks with average ties
-        # inside it); a date whose signal or target is constant is dropped, not scored +/-1.
-        return (
-            lf.group_by("date")
-            .agg(
-                pl.corr(x, y, method=method).alias("ic"),
-                pl.len().cast(pl.Int64).alias("n"),
-                ((x.max() > x.min()) & (y.max() > y.min())).alias("_varies"),
-            )
-            .filter(pl.col("_varies") & (pl.col("n") >= min_assets) & pl.col("ic").is_finite())
-            .sort("date")
-            .select("date", "ic", "n")
-            .collect()
-        )
+        return _ic_by_date(lf, x, y, method, min_assets)
     lf = (
         lf.select(["date", group, x.alias("_x"), y.alias("_y")])
         .with_columns(pl.len().over("date").alias("_n"))
@@ -116,6 +110,50 @@ def ic_series(
         .collect()
     )
     return out
+
+
+def _ic_by_date(
+    lf: pl.LazyFrame, x: pl.Expr, y: pl.Expr, method: str, min_assets: int
+) -> pl.DataFrame:
+    """Per-date correlation: rows grouped by date, laid out as a (dates x assets) matrix and
+    correlated row-wise on all cores (see :mod:`quant_core.validation.cross_section`)."""
+    rows = lf.select("date", x.alias("_x"), y.alias("_y")).collect()
+    if rows.height == 0:
+        return pl.DataFrame(
+            {"date": rows["date"], "ic": [], "n": []},
+            schema_overrides={"ic": pl.Float64, "n": pl.Int64},
+        )
+    runs = rows["date"].rle()
+    dates = runs.struct.field("value")
+    if not (dates.is_sorted() and dates.n_unique() == dates.len()):
+        # Rows are not grouped by ascending date: sort once (skipped for the usual layout).
+        rows = rows.sort("date")
+        runs = rows["date"].rle()
+        dates = runs.struct.field("value")
+    counts = runs.struct.field("len").to_numpy().astype(np.int64)
+    if counts.size * int(counts.max()) > _MAX_PADDING_RATIO * rows.height + _PADDING_SLACK_CELLS:
+        # Very ragged panel (one date far wider than the rest): padding would waste memory.
+        return _ic_by_date_polars(rows.lazy(), method, min_assets)
+    matrices = pad_rows([rows["_x"].to_numpy(), rows["_y"].to_numpy()], counts)
+    ic = row_correlations(matrices[0], matrices[1], counts, method)
+    keep = (counts >= min_assets) & np.isfinite(ic)
+    return pl.DataFrame({"date": dates.filter(keep), "ic": ic[keep], "n": counts[keep]})
+
+
+def _ic_by_date_polars(lf: pl.LazyFrame, method: str, min_assets: int) -> pl.DataFrame:
+    x, y = pl.col("_x"), pl.col("_y")
+    return (
+        lf.group_by("date")
+        .agg(
+            pl.corr(x, y, method=method).alias("ic"),
+            pl.len().cast(pl.Int64).alias("n"),
+            ((x.max() > x.min()) & (y.max() > y.min())).alias("_varies"),
+        )
+        .filter(pl.col("_varies") & (pl.col("n") >= min_assets) & pl.col("ic").is_finite())
+        .sort("date")
+        .select("date", "ic", "n")
+        .collect()
+    )
 
 
 def _demean(col: str, keys: list[str]) -> pl.Expr:
