@@ -26,7 +26,12 @@ from dagster_project.lifecycle import (
     lifecycle_resources,
     lifecycle_schedules,
 )
-from dagster_project.resources import MarketDataSource, MlflowTracker, ProjectState
+from dagster_project.resources import (
+    MarketDataSource,
+    MlflowTracker,
+    ProjectState,
+    QuantflowIOManager,
+)
 from dagster_project.schedules import nightly_retrain_schedule
 from dagster_project.sensors_landing import make_landing_sensor
 
@@ -51,6 +56,7 @@ def build_definitions(
     (state_dir / "mlflow").mkdir(parents=True, exist_ok=True)
     tracking_uri = tracking_uri or local_tracking_uri(state_dir)
     resources = {
+        "io_manager": QuantflowIOManager(),
         "market_data": market_data or MarketDataSource(store_dir=str(state_dir / "store")),
         "mlflow": MlflowTracker(tracking_uri=tracking_uri, artifact_root=str(state_dir / "mlflow" / "artifacts")),
         "state": ProjectState(state_dir=str(state_dir)),
