@@ -12,6 +12,7 @@ from dagster_project.assets.metadata import markdown_table
 from dagster_project.assets.types import TrainedFamily
 from dagster_project.resources import MlflowTracker
 from dagster_project.resources.mlflow_tracker import (
+    CURVES_ARTIFACT,
     MODEL_CARD_ARTIFACT,
     OOF_ARTIFACT,
     REFERENCE_ARTIFACT,
@@ -67,20 +68,23 @@ def train_and_register(
     reference = training_reference(targets.frame, features, REFERENCE_DAYS)
     reference = reference.with_columns(pl.Series("score", final_model.predict(reference), dtype=pl.Float64))
     lineage = _lineage_tags(context, family, params, targets, folds, overall)
+    curves = {str(i): {f"{dataset}_{metric}": [float(v) for v in values]
+                       for dataset, by_metric in (getattr(model, "evals_result_", None) or {}).items()
+                       for metric, values in by_metric.items()}
+              for i, model in enumerate(result.models)}
     with mlflow.asset_run(context, targets.data_version, {"quantflow.family": family}) as run:
-        run.log_params({**params, "family": family, "n_folds": folds.n_splits, "scheme": folds.scheme,
-                        "embargo_days": folds.embargo_days, "horizon_days": targets.horizon_days,
-                        "lag_days": targets.lag_days, "n_features": len(features)})
-        for i, model in enumerate(result.models):
+        for i in range(len(result.models)):
             fold_row = fold_table.filter(fold_table["fold"] == str(i)).row(0, named=True)
             with run.child(f"fold {i}", {"quantflow.fold": str(i)}) as fold_run:
-                fold_run.log_params(result.folds.filter(result.folds["fold"] == i).row(0, named=True))
-                fold_run.log_metrics({k: v for k, v in fold_row.items() if k != "fold"})
-                for dataset, curves in (getattr(model, "evals_result_", None) or {}).items():
-                    for metric, values in curves.items():
-                        fold_run.log_curve(f"{dataset}_{metric}", list(values))
-        run.log_metrics({f"oos_{k}": v for k, v in overall.items() if k != "fold"})
-        run.set_tags({k: v for k, v in lineage.items() if not k.startswith("validation.")})
+                fold_run.log(params=result.folds.filter(result.folds["fold"] == i).row(0, named=True),
+                             metrics={k: v for k, v in fold_row.items() if k != "fold"}, curves=curves[str(i)])
+        if any(curves.values()):
+            run.log_json(curves, CURVES_ARTIFACT)
+        run.log(params={**params, "family": family, "n_folds": folds.n_splits, "scheme": folds.scheme,
+                        "embargo_days": folds.embargo_days, "horizon_days": targets.horizon_days,
+                        "lag_days": targets.lag_days, "n_features": len(features)},
+                metrics={f"oos_{k}": v for k, v in overall.items() if k != "fold"},
+                tags={k: v for k, v in lineage.items() if not k.startswith("validation.")})
         run.log_parquet(result.oof, OOF_ARTIFACT)
         run.log_parquet(reference, REFERENCE_ARTIFACT)
         name = mlflow.registered_name(family)

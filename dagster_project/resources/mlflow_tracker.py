@@ -35,6 +35,8 @@ MAX_TAG_CHARS = 5000  # MLflow's limit on a tag value
 OOF_ARTIFACT = "lifecycle/oof_predictions.parquet"  # date, asset, fold, prediction, target
 REFERENCE_ARTIFACT = "lifecycle/reference.parquet"  # newest training dates: features + score
 MODEL_CARD_ARTIFACT = "model_card.md"
+CURVES_ARTIFACT = "training_curves.json"  # every fold's full curves, round by round
+MAX_CURVE_POINTS = 100  # metric-history points per logged curve (the artifact keeps them all)
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,6 +74,38 @@ def _clean_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def _thin_curve(values: list[float], max_points: int = MAX_CURVE_POINTS) -> list[tuple[int, float]]:
+    """``(step, value)`` of the finite points of a curve, at most ``max_points`` of them (evenly
+    spaced steps plus the first, the lowest and the last)."""
+    points = [(i, float(v)) for i, v in enumerate(values) if math.isfinite(float(v))]
+    if len(points) <= max_points:
+        return points
+    keep = {round(k * (len(points) - 1) / (max_points - 2)) for k in range(max_points - 1)}
+    keep.add(min(range(len(points)), key=lambda k: points[k][1]))
+    return [points[k] for k in sorted(keep)]
+
+
+# Per-process memo of MLflow objects that never change once they exist, keyed by tracking URI:
+# each lookup is a database round trip, and every asset of a run needs them.
+_EXPERIMENT_IDS: dict[tuple[str, str], str] = {}
+_PARENT_RUN_IDS: dict[tuple[str, str, str], str] = {}
+_REGISTERED_MODELS: set[tuple[str, str]] = set()
+
+
+def _ensure_registered_model(client: Any, name: str) -> None:
+    key = (client.tracking_uri, name)
+    if key in _REGISTERED_MODELS:
+        return
+    try:
+        client.get_registered_model(name)
+    except Exception:  # noqa: BLE001 - MlflowException when absent
+        try:
+            client.create_registered_model(name)
+        except Exception:  # noqa: BLE001 - created concurrently by another step
+            client.get_registered_model(name)
+    _REGISTERED_MODELS.add(key)
+
+
 @dataclass
 class RunLogger:
     """Logs into one MLflow run; ``child`` opens a nested run below it."""
@@ -80,33 +114,56 @@ class RunLogger:
     run_id: str
     experiment_id: str
     base_tags: dict[str, str]
+    artifact_uri: str | None = None  # known when this logger created the run
 
-    def log_params(self, params: Mapping[str, Any]) -> None:
-        from mlflow.entities import Param
+    def log(self, params: Mapping[str, Any] | None = None, metrics: Mapping[str, Any] | None = None,
+            curves: Mapping[str, list[float]] | None = None, tags: Mapping[str, Any] | None = None) -> None:
+        """Params, metrics (numeric and finite only), training curves and tags in as few
+        ``log_batch`` requests as MLflow's limits allow (1,000 items, of which at most 100 params
+        and 100 tags, per request): one for a typical fold.
 
-        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
-        for start in range(0, len(items), 100):
-            self.client.log_batch(self.run_id, params=items[start : start + 100])
-
-    def _log_metric_points(self, points: list[tuple[str, float, int]]) -> None:
-        from mlflow.entities import Metric
+        A curve is logged as metric history with the round (or epoch) as its step, thinned to
+        at most ``MAX_CURVE_POINTS`` evenly spaced rounds that always include the first, the
+        best (lowest) and the last: the chart keeps its shape and its minimum, and the SQLite
+        store is spared thousands of rows per model (each costs ~40 us to insert). Callers
+        that need every round log them as an artifact (see ``CURVES_ARTIFACT``)."""
+        from mlflow.entities import Metric, Param, RunTag
 
         now = int(time.time() * 1000)
-        items = [Metric(key, value, now, step) for key, value, step in points]
-        for first in range(0, len(items), 500):
-            self.client.log_batch(self.run_id, metrics=items[first : first + 500])
+        items: list[Any] = [Param(k, str(v)[:6000]) for k, v in (params or {}).items()]
+        items += [RunTag(k, str(v)[:MAX_TAG_CHARS]) for k, v in (tags or {}).items()]
+        items += [Metric(k, v, now, 0) for k, v in _clean_metrics(metrics or {}).items()]
+        for name, values in (curves or {}).items():
+            items += [Metric(name, value, now, step) for step, value in _thin_curve(values)]
+        batch: dict[type, list[Any]] = {Param: [], RunTag: [], Metric: []}
+        limits = {Param: 100, RunTag: 100, Metric: 1000}
 
-    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        def flush() -> None:
+            if any(batch.values()):
+                self.client.log_batch(self.run_id, metrics=batch[Metric], params=batch[Param], tags=batch[RunTag])
+                for kind in batch:
+                    batch[kind] = []
+
+        for item in items:
+            kind = type(item)
+            if len(batch[kind]) >= limits[kind] or sum(map(len, batch.values())) >= 1000:
+                flush()
+            batch[kind].append(item)
+        flush()
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self.log(params=params)
+
+    def log_metrics(self, metrics: Mapping[str, Any]) -> None:
         """Numeric, finite values only (dates, strings and NaN are skipped)."""
-        self._log_metric_points([(k, v, step or 0) for k, v in _clean_metrics(metrics).items()])
+        self.log(metrics=metrics)
 
     def log_curve(self, name: str, values: list[float]) -> None:
         """A training curve: one metric with one step per boosting round or epoch."""
-        self._log_metric_points([(name, float(v), i) for i, v in enumerate(values) if math.isfinite(float(v))])
+        self.log(curves={name: values})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        for key, value in tags.items():
-            self.client.set_tag(self.run_id, key, str(value))
+        self.log(tags=tags)
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.run_id, str(path), artifact_path)
@@ -131,7 +188,7 @@ class RunLogger:
         """Open a nested run (``mlflow.parentRunId`` = this run); finished on exit, failed on error."""
         all_tags = {**self.base_tags, **(tags or {}), "mlflow.parentRunId": self.run_id}
         run = self.client.create_run(self.experiment_id, run_name=run_name, tags=all_tags)
-        child = RunLogger(self.client, run.info.run_id, self.experiment_id, self.base_tags)
+        child = RunLogger(self.client, run.info.run_id, self.experiment_id, self.base_tags, run.info.artifact_uri)
         try:
             yield child
         except BaseException:
@@ -154,11 +211,9 @@ class RunLogger:
             self.client.log_artifacts(self.run_id, str(local), "model")
         # the run's absolute artifact location, not "runs:/...": resolving that would consult
         # MLflow's process-global tracking URI, which another store may have set
-        source = f"{self.client.get_run(self.run_id).info.artifact_uri.rstrip('/')}/model"
-        try:
-            self.client.get_registered_model(registered_name)
-        except Exception:  # noqa: BLE001 - MlflowException when absent
-            self.client.create_registered_model(registered_name)
+        artifact_uri = self.artifact_uri or self.client.get_run(self.run_id).info.artifact_uri
+        source = f"{artifact_uri.rstrip('/')}/model"
+        _ensure_registered_model(self.client, registered_name)
         version = self.client.create_model_version(
             registered_name, source, run_id=self.run_id,
             tags={k: str(v)[:MAX_TAG_CHARS] for k, v in (tags or {}).items()},
@@ -184,7 +239,12 @@ class MlflowTracker(dg.ConfigurableResource):
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     def experiment_id(self, client=None) -> str:
-        client = client or self.client()
+        key = (self.tracking_uri, self.experiment_name)
+        if key not in _EXPERIMENT_IDS:
+            _EXPERIMENT_IDS[key] = self._find_or_create_experiment(client or self.client())
+        return _EXPERIMENT_IDS[key]
+
+    def _find_or_create_experiment(self, client) -> str:
         experiment = client.get_experiment_by_name(self.experiment_name)
         if experiment is not None:
             return experiment.experiment_id
@@ -202,6 +262,12 @@ class MlflowTracker(dg.ConfigurableResource):
 
     def parent_run_id(self, dagster_run_id: str, tags: Mapping[str, str] | None = None) -> str:
         """The MLflow run that stands for a Dagster run: found by tag, created when absent."""
+        key = (self.tracking_uri, self.experiment_name, dagster_run_id)
+        if key not in _PARENT_RUN_IDS:
+            _PARENT_RUN_IDS[key] = self._find_or_create_parent(dagster_run_id, tags)
+        return _PARENT_RUN_IDS[key]
+
+    def _find_or_create_parent(self, dagster_run_id: str, tags: Mapping[str, str] | None) -> str:
         client = self.client()
         experiment_id = self.experiment_id(client)
         found = client.search_runs(
