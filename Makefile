@@ -6,6 +6,7 @@ STATE  ?= $(CURDIR)/.qf_state
 STAMP  := $(VENV)/.installed
 export QF_STATE_DIR := $(STATE)
 export DAGSTER_HOME := $(STATE)/dagster
+export MLFLOW_DISABLE_TELEMETRY ?= true
 
 .PHONY: setup demo test test-fast bench bench-peers dev mlflow-ui lint clean
 
@@ -19,7 +20,7 @@ setup: $(STAMP)
 
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\n' > $@
+	printf 'python_logs:\n  python_log_level: INFO\ntelemetry:\n  enabled: false\n' > $@
 
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/qf --state-dir $(STATE) demo

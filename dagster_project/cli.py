@@ -24,12 +24,20 @@ from typing import Any
 EXIT_BLOCKED, EXIT_BAD_INPUT, EXIT_FAILED = 1, 2, 3
 
 
+# The local instance's dagster.yaml (written when absent; the Makefile writes the same). Debug
+# messages (e.g. the IO manager's "Loading file from ...") stay out of the event log: on the
+# local SQLite storage every stored record costs a few milliseconds. Events are always stored.
+LOCAL_INSTANCE_SETTINGS = {"telemetry": {"enabled": False}, "python_logs": {"python_log_level": "INFO"}}
+
+
 def _prepare_dagster_home(state_dir: Path) -> Path:
+    import yaml
+
     home = state_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        config.write_text(yaml.safe_dump(LOCAL_INSTANCE_SETTINGS))
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
