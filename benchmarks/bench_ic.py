@@ -5,13 +5,14 @@ Prints one JSON object per measurement: {"name", "dates", "assets", "rows", "sec
 
 * ``quant_core ic_series``: Spearman (Rank IC) and Pearson, best of ``--repeat`` runs.
 * ``alphalens factor_information_coefficient`` (Spearman per date via a pandas groupby
-  apply): timed on the first ``--alphalens-dates`` dates and extrapolated linearly in the
-  number of dates (the work is one ``scipy.stats.spearmanr`` call per date);
-  ``"extrapolated": true`` says so. Skipped when alphalens is not importable.
+  apply), timed once on every date (``--alphalens-dates N`` times the first N dates and
+  extrapolates linearly, with ``"extrapolated": true``). Skipped when alphalens is not
+  importable (it is a test-only dependency of the project).
 * ``qlib calc_ic`` (pandas groupby ``corr`` for IC and Rank IC together), run in a separate
-  interpreter (``--qlib-python``, default ``/tmp/qlibvenv/bin/python``: pyqlib needs pandas 3,
-  so it lives in its own virtual environment) on the same panel written to parquet. Skipped
-  with a record saying why when that interpreter is missing.
+  interpreter (``--qlib-python``, default ``.bench_qlib_venv/bin/python``, which
+  ``make bench-peers`` builds: pyqlib needs pandas 3, so it lives in its own virtual
+  environment) on the same panel written to parquet. Skipped with a record saying why when
+  that interpreter is missing.
 
 Each peer record carries ``ratio_vs_ours`` (peer seconds / ours for the same output) and
 ``max_abs_diff`` (largest difference from our per-date values on the dates it covers).
@@ -41,9 +42,11 @@ import pandas as pd
 from qlib.contrib.eva.alpha import calc_ic
 df = pd.read_parquet(sys.argv[1]).rename(columns={"date": "datetime"})
 df = df.set_index(["datetime", "asset"])
-start = time.perf_counter()
-ic, ric = calc_ic(df["s"], df["target"], date_col="datetime")
-seconds = time.perf_counter() - start
+seconds = float("inf")
+for _ in range(int(sys.argv[3])):
+    start = time.perf_counter()
+    ic, ric = calc_ic(df["s"], df["target"], date_col="datetime")
+    seconds = min(seconds, time.perf_counter() - start)
 pd.DataFrame({"ic": ic, "ric": ric}).reset_index().to_parquet(sys.argv[2])
 print(json.dumps({"seconds": seconds, "pandas": pd.__version__}))
 """
@@ -88,7 +91,7 @@ def bench_ours(panel: pl.DataFrame, repeat: int, size: dict) -> dict[str, tuple[
     return out
 
 
-def bench_alphalens(panel: pl.DataFrame, n_dates: int, ours: dict, size: dict) -> None:
+def bench_alphalens(panel: pl.DataFrame, n_dates: int, ours: dict, size: dict, repeat: int) -> None:
     try:
         import pandas as pd
         from alphalens.performance import factor_information_coefficient
@@ -101,19 +104,20 @@ def bench_alphalens(panel: pl.DataFrame, n_dates: int, ours: dict, size: dict) -
     df["date"] = pd.to_datetime(df["date"])
     factor_data = df.rename(columns={"s": "factor", "target": "1D"}).set_index(["date", "asset"])
     factor_data["factor_quantile"] = 1
-    start = time.perf_counter()
-    theirs = factor_information_coefficient(factor_data[["1D", "factor", "factor_quantile"]])
-    seconds = time.perf_counter() - start
+    seconds, theirs = _best_of(
+        lambda: factor_information_coefficient(factor_data[["1D", "factor", "factor_quantile"]]),
+        repeat,
+    )
     full = seconds * size["dates"] / n_dates
     ours_ic = ours["spearman"][1]["ic"].to_numpy()[:n_dates]
     _record(name="alphalens factor_information_coefficient (Spearman)", **size,
-            timed_dates=n_dates, timed_seconds=round(seconds, 3), seconds=round(full, 2),
+            repeat=repeat, timed_dates=n_dates, timed_seconds=round(seconds, 3), seconds=round(full, 2),
             extrapolated=n_dates < size["dates"],
             ratio_vs_ours=round(full / ours["spearman"][0], 1),
             max_abs_diff=float(np.max(np.abs(theirs["1D"].to_numpy() - ours_ic))))
 
 
-def bench_qlib(panel: pl.DataFrame, qlib_python: str, ours: dict, size: dict) -> None:
+def bench_qlib(panel: pl.DataFrame, qlib_python: str, ours: dict, size: dict, repeat: int) -> None:
     name = "qlib calc_ic (IC and Rank IC)"
     if not Path(qlib_python).exists():
         _record(name=name, skipped=f"no interpreter at {qlib_python} (pyqlib lives in its own venv)")
@@ -121,7 +125,7 @@ def bench_qlib(panel: pl.DataFrame, qlib_python: str, ours: dict, size: dict) ->
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "panel.parquet", Path(tmp) / "ic.parquet"
         panel.write_parquet(src)
-        run = subprocess.run([qlib_python, "-c", _QLIB_SCRIPT, str(src), str(dst)],
+        run = subprocess.run([qlib_python, "-c", _QLIB_SCRIPT, str(src), str(dst), str(repeat)],
                              capture_output=True, text=True, timeout=3600, check=False)
         if run.returncode != 0:
             _record(name=name, skipped=f"failed: {run.stderr.strip().splitlines()[-1:]}")
@@ -133,7 +137,7 @@ def bench_qlib(panel: pl.DataFrame, qlib_python: str, ours: dict, size: dict) ->
         float(np.max(np.abs(theirs["ric"].to_numpy() - ours["spearman"][1]["ic"].to_numpy()))),
         float(np.max(np.abs(theirs["ic"].to_numpy() - ours["pearson"][1]["ic"].to_numpy()))),
     )
-    _record(name=name, **size, seconds=round(result["seconds"], 2), pandas=result["pandas"],
+    _record(name=name, **size, seconds=round(result["seconds"], 2), repeat=repeat, pandas=result["pandas"],
             ratio_vs_ours=round(result["seconds"] / ours_both, 1), max_abs_diff=diff)
 
 
@@ -142,9 +146,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dates", type=int, default=2500)
     parser.add_argument("--assets", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--alphalens-dates", type=int, default=100,
-                        help="dates timed for alphalens (extrapolated to --dates)")
-    parser.add_argument("--qlib-python", default="/tmp/qlibvenv/bin/python")
+    parser.add_argument("--alphalens-dates", type=int, default=None,
+                        help="time alphalens on the first N dates only and extrapolate")
+    parser.add_argument("--qlib-python",
+                        default=str(Path(__file__).resolve().parents[1] / ".bench_qlib_venv/bin/python"))
+    parser.add_argument("--peer-repeat", type=int, default=2,
+                        help="best of N runs for each peer (ours: --repeat)")
     parser.add_argument("--no-peers", action="store_true", help="time ic_series only")
     args = parser.parse_args(argv)
     panel = make_panel(args.dates, args.assets)
@@ -152,8 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     ours = bench_ours(panel, args.repeat, size)
     if args.no_peers:
         return
-    bench_alphalens(panel, min(args.alphalens_dates, args.dates), ours, size)
-    bench_qlib(panel, args.qlib_python, ours, size)
+    bench_alphalens(panel, min(args.alphalens_dates or args.dates, args.dates), ours, size, args.peer_repeat)
+    bench_qlib(panel, args.qlib_python, ours, size, args.peer_repeat)
 
 
 if __name__ == "__main__":
