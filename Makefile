@@ -4,6 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STATE  ?= $(CURDIR)/.qf_state
 STAMP  := $(VENV)/.installed
+# benchmark peers live in venvs of their own, never in the project's dependencies:
+# skfolio (CPCV) and pyqlib (IC; it wants pandas 3)
+PEER_VENV := .bench_venv
+QLIB_VENV := .bench_qlib_venv
 export QF_STATE_DIR := $(STATE)
 export DAGSTER_HOME := $(STATE)/dagster
 export MLFLOW_DISABLE_TELEMETRY ?= true
@@ -31,19 +35,17 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-bench: $(STAMP)
+bench: $(STAMP) $(QLIB_VENV)/.installed
 	mkdir -p bench_results
 	$(BIN)/python -m benchmarks.run --out bench_results/bench.json
 
 # peers (skfolio, ...) live in their own venv, never in the project's dependencies
-PEER_VENV := .bench_venv
 $(PEER_VENV)/.installed:
 	$(PYTHON) -m venv $(PEER_VENV)
 	$(PEER_VENV)/bin/python -m pip install --quiet skfolio numpy polars==2.1.0
 	touch $@
 
 # pyqlib wants pandas 3, so it gets a venv of its own
-QLIB_VENV := .bench_qlib_venv
 $(QLIB_VENV)/.installed:
 	$(PYTHON) -m venv $(QLIB_VENV)
 	$(QLIB_VENV)/bin/python -m pip install --quiet pyqlib==0.9.7 polars==2.1.0
