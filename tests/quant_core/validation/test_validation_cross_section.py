@@ -51,7 +51,7 @@ def _assert_matches(out, expected):
 
 @pytest.mark.parametrize("method", ["spearman", "pearson"])
 def test_many_blocks_ragged_ties_match_scipy(method, monkeypatch):
-    monkeypatch.setattr(cross_section, "_BLOCK_DATES", 16)  # 38 blocks over 2 threads
+    monkeypatch.setattr(cross_section, "_BLOCK_CELLS", 16 * 59)  # 16-date blocks, 2 threads
     frame = _panel(600, seed=1)
     _assert_matches(ic_series(frame, "s", method=method), _reference(frame, method))
 
@@ -147,3 +147,19 @@ def test_ranks_equal_scipy_rankdata(rows, seed):
             assert np.isnan(got[i])
         else:
             assert got[i] == pytest.approx(stats.spearmanr(a, b)[0], abs=1e-12)
+
+
+def test_values_closer_than_the_sort_key_resolution_are_ranked_exactly():
+    """The packed int64 sort keys drop the lowest mantissa bits; neighbours that differ only
+    there (one ulp apart), -0.0 against 0.0, and negative near-ties must still rank exactly
+    like scipy, for rows that need the exact fallback and rows that do not, side by side."""
+    up = np.nextafter
+    near = [1.0, up(1.0, 2.0), up(up(1.0, 2.0), 2.0), -2.0, up(-2.0, -3.0), 0.0, -0.0, 5.0, 0.5, 0.25]
+    rng = np.random.default_rng(9)
+    rows = [near, list(rng.permutation(near)), list(rng.standard_normal(10)), [3.0] * 5 + [1.0] * 5]
+    x = np.array(rows, dtype=float)
+    y = rng.standard_normal(x.shape)
+    got = row_correlations(x, y, np.full(len(rows), x.shape[1]), "spearman")
+    for i in range(3):
+        assert got[i] == pytest.approx(stats.spearmanr(x[i], y[i])[0], abs=1e-12)
+    assert got[3] == pytest.approx(stats.spearmanr(x[3], y[3])[0], abs=1e-12)
