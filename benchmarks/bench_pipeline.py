@@ -441,6 +441,24 @@ def _validation_report(families: list[_Family], snap: _Snapshot, regimes: pl.Dat
 
 
 # -- the two direct paths --------------------------------------------------------------------------
+def _data_stages(laps: _Laps, n_assets: int, n_days: int, seed: int, reports: Path,
+                 use_great_expectations: bool) -> tuple[_Snapshot, pl.DataFrame, tuple]:
+    """Snapshots, contract, targets, leakage audit, folds, split audit: the start of both graphs."""
+    snap = _feature_snapshots(n_assets, n_days, seed)
+    laps("feature_snapshots")
+    _contract_check(snap, use_great_expectations=use_great_expectations)
+    laps("contract_check")
+    frame = _targets(snap)
+    laps("targets")
+    _targets_leakage_audit(frame, snap)
+    laps("targets_leakage_audit")
+    splits = _folds(frame, reports)
+    laps("folds")
+    _folds_leakage_audit(frame, splits)
+    laps("folds_leakage_audit")
+    return snap, frame, splits
+
+
 def direct_core_pipeline(n_assets: int, n_days: int, seed: int = 7, record: dict | None = None) -> dict[str, float]:
     """The subset graph's computations with plain function calls; returns seconds per stage.
 
@@ -450,18 +468,7 @@ def direct_core_pipeline(n_assets: int, n_days: int, seed: int = 7, record: dict
     with tempfile.TemporaryDirectory() as tmp:
         reports = Path(tmp) / "reports"
         reports.mkdir()
-        snap = _feature_snapshots(n_assets, n_days, seed)
-        laps("feature_snapshots")
-        _contract_check(snap, use_great_expectations=False)
-        laps("contract_check")
-        frame = _targets(snap)
-        laps("targets")
-        _targets_leakage_audit(frame, snap)
-        laps("targets_leakage_audit")
-        splits = _folds(frame, reports)
-        laps("folds")
-        _folds_leakage_audit(frame, splits)
-        laps("folds_leakage_audit")
+        snap, frame, splits = _data_stages(laps, n_assets, n_days, seed, reports, use_great_expectations=False)
         lgb = _lightgbm_model(frame, splits, snap.features)
         laps("lightgbm_model")
         ridge = _ridge_model(frame, splits, snap.features)
@@ -482,19 +489,8 @@ def direct_full_pipeline(n_assets: int, n_days: int, seed: int = 7, record: dict
         state = Path(tmp)
         reports = state / "reports"
         reports.mkdir()
-        snap = _feature_snapshots(n_assets, n_days, seed)
+        snap, frame, splits = _data_stages(laps, n_assets, n_days, seed, reports, use_great_expectations=True)
         features = snap.features
-        laps("feature_snapshots")
-        _contract_check(snap, use_great_expectations=True)
-        laps("contract_check")
-        frame = _targets(snap)
-        laps("targets")
-        _targets_leakage_audit(frame, snap)
-        laps("targets_leakage_audit")
-        splits = _folds(frame, reports)
-        laps("folds")
-        _folds_leakage_audit(frame, splits)
-        laps("folds_leakage_audit")
         deep = _deep_models(snap, frame, splits, state)
         laps("deep_models")
         lgb = _lightgbm_model(frame, splits, features)
