@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.time()
     results = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "research_graph": _json_doc([py, "-m", "benchmarks.bench_pipeline", *pipeline_size]),
+        "research_graph": _json_doc([py, "-m", "benchmarks.bench_pipeline", *pipeline_size,
+                                             *(["--repeat", "1"] if args.quick else [])]),
         "splits": _json_lines([py, "benchmarks/bench_splits.py", *split_scale]),
         "ic": _json_lines([py, "benchmarks/bench_ic.py", *(["--dates", "250"] if args.quick else [])]),
         "features": _json_doc([py, "benchmarks/bench_features.py", *(["--quick"] if args.quick else [])]),
