@@ -23,7 +23,7 @@ import polars as pl
 from pydantic import Field
 
 from dagster_project.lifecycle.types import ChampionRef
-from dagster_project.resources.mlflow_tracker import MAX_TAG_CHARS
+from dagster_project.resources.mlflow_tracker import MAX_TAG_CHARS, open_client
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 HISTORY_TAG = "quantflow.champion_history"
@@ -42,9 +42,7 @@ class ModelRegistry(dg.ConfigurableResource):
     registry_prefix: str = Field(default="quantflow", description="Registered models are named <prefix>-<family>")
 
     def client(self):
-        from mlflow import MlflowClient
-
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        return open_client(self.tracking_uri)
 
     def registered_name(self, family: str) -> str:
         return f"{self.registry_prefix}-{family}"

@@ -61,11 +61,12 @@ def load_signal_model(model_uri: str, tracking_uri: str):
     """
     import tempfile
 
-    from mlflow import MlflowClient
     from mlflow.artifacts import download_artifacts
 
+    from dagster_project.resources.mlflow_tracker import open_client
+
     name, version = model_uri.removeprefix("models:/").rsplit("/", 1)
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    client = open_client(tracking_uri)
     source = client.get_model_version_download_uri(name, version)
     local = download_artifacts(artifact_uri=source, dst_path=tempfile.mkdtemp(prefix="quantflow-model-"),
                                tracking_uri=tracking_uri)

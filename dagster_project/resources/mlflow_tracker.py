@@ -19,6 +19,7 @@ import json
 import math
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -83,6 +84,47 @@ def _thin_curve(values: list[float], max_points: int = MAX_CURVE_POINTS) -> list
     keep = {round(k * (len(points) - 1) / (max_points - 2)) for k in range(max_points - 1)}
     keep.add(min(range(len(points)), key=lambda k: points[k][1]))
     return [points[k] for k in sorted(keep)]
+
+
+_STORE_INIT_LOCK = threading.Lock()
+_READY_STORES: set[str] = set()
+
+
+def open_client(tracking_uri: str):
+    """An ``MlflowClient`` on ``tracking_uri`` (also its model registry) whose stores exist.
+
+    The first client of a process on a new SQLite store creates and migrates its schema (about
+    1.5 s). MLflow's store constructor does not guard that against a second thread or process
+    doing the same at once (two steps of a parallel run on a fresh store), so it happens here
+    under a lock: a thread lock, and an exclusive lock on ``<db>.init-lock`` across processes.
+    """
+    from mlflow import MlflowClient
+
+    if tracking_uri not in _READY_STORES:
+        with _STORE_INIT_LOCK, _sqlite_init_lock(tracking_uri):
+            if tracking_uri not in _READY_STORES:
+                # constructing the client opens (creates, migrates) the tracking store
+                client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+                client.search_registered_models(max_results=1)  # and the registry store
+                _READY_STORES.add(tracking_uri)
+                return client
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+@contextmanager
+def _sqlite_init_lock(tracking_uri: str) -> Iterator[None]:
+    path = Path(tracking_uri.removeprefix("sqlite:///")) if tracking_uri.startswith("sqlite:///") else None
+    if path is None or not path.parent.is_dir():
+        yield
+        return
+    import fcntl
+
+    with open(f"{path}.init-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # Per-process memo of MLflow objects that never change once they exist, keyed by tracking URI:
@@ -234,9 +276,7 @@ class MlflowTracker(dg.ConfigurableResource):
     registry_prefix: str = Field(default="quantflow", description="Registered models are named <prefix>-<family>")
 
     def client(self):
-        from mlflow import MlflowClient
-
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        return open_client(self.tracking_uri)
 
     def experiment_id(self, client=None) -> str:
         key = (self.tracking_uri, self.experiment_name)

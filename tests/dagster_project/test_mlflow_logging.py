@@ -57,3 +57,32 @@ def test_mlflow_limits_split_large_batches(logger):
     assert sum(p for _, p, _ in calls) == 250 and sum(m for m, _, _ in calls) == 1500
     data = client.get_run(run.run_id).data
     assert len(data.params) == 250 and len(data.metrics) == 1500
+
+
+def _first_use(uri: str, name: str) -> str:
+    from dagster_project.resources.mlflow_tracker import open_client
+
+    client = open_client(uri)
+    experiment = client.create_experiment(name)
+    client.create_registered_model(f"model-{name}")
+    return experiment
+
+
+def test_fresh_store_opened_by_several_processes_and_threads_at_once(tmp_path):
+    """A parallel run's first steps all open the new SQLite store together: each must find a
+    fully migrated schema (MLflow's own constructor would migrate it once per caller; without
+    the lock this fails with "duplicate column name")."""
+    import multiprocessing
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dagster_project.resources.mlflow_tracker import open_client
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        ids = pool.starmap(_first_use, [(uri, f"e{i}") for i in range(3)])
+    assert len(set(ids)) == 3
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    with ThreadPoolExecutor(3) as pool:
+        clients = list(pool.map(open_client, [other] * 3))
+    assert [c.search_experiments()[0].name for c in clients] == ["Default"] * 3
+    assert (tmp_path / "other.db.init-lock").exists()
