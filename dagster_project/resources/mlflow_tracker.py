@@ -38,6 +38,7 @@ REFERENCE_ARTIFACT = "lifecycle/reference.parquet"  # newest training dates: fea
 MODEL_CARD_ARTIFACT = "model_card.md"
 CURVES_ARTIFACT = "training_curves.json"  # every fold's full curves, round by round
 MAX_CURVE_POINTS = 100  # metric-history points per logged curve (the artifact keeps them all)
+MAX_BATCH_BYTES = 900_000  # MLflow servers refuse log_batch requests over 1 MB
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,13 +77,15 @@ def _clean_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _thin_curve(values: list[float], max_points: int = MAX_CURVE_POINTS) -> list[tuple[int, float]]:
-    """``(step, value)`` of the finite points of a curve, at most ``max_points`` of them (evenly
-    spaced steps plus the first, the lowest and the last)."""
+    """``(step, value)`` of the finite points of a curve, at most ``max_points`` of them: evenly
+    spaced steps plus the first, the last, the lowest and the highest (the best point of a loss
+    and of a score such as validation Rank IC alike)."""
     points = [(i, float(v)) for i, v in enumerate(values) if math.isfinite(float(v))]
     if len(points) <= max_points:
         return points
-    keep = {round(k * (len(points) - 1) / (max_points - 2)) for k in range(max_points - 1)}
+    keep = {round(k * (len(points) - 1) / (max_points - 3)) for k in range(max_points - 2)}
     keep.add(min(range(len(points)), key=lambda k: points[k][1]))
+    keep.add(max(range(len(points)), key=lambda k: points[k][1]))
     return [points[k] for k in sorted(keep)]
 
 
@@ -119,7 +122,12 @@ def _sqlite_init_lock(tracking_uri: str) -> Iterator[None]:
         return
     import fcntl
 
-    with open(f"{path}.init-lock", "a") as handle:
+    try:
+        handle = open(f"{path}.init-lock", "a")  # noqa: SIM115 - closed below
+    except OSError:  # a read-only state directory: nothing will be created there either
+        yield
+        return
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -166,9 +174,9 @@ class RunLogger:
 
         A curve is logged as metric history with the round (or epoch) as its step, thinned to
         at most ``MAX_CURVE_POINTS`` evenly spaced rounds that always include the first, the
-        best (lowest) and the last: the chart keeps its shape and its minimum, and the SQLite
-        store is spared thousands of rows per model (each costs ~40 us to insert). Callers
-        that need every round log them as an artifact (see ``CURVES_ARTIFACT``)."""
+        last, the lowest and the highest: the chart keeps its shape and its best point, and
+        the SQLite store is spared thousands of rows per model (each costs ~40 us to insert).
+        Callers that need every round log them as an artifact (see ``CURVES_ARTIFACT``)."""
         from mlflow.entities import Metric, Param, RunTag
 
         now = int(time.time() * 1000)
@@ -179,18 +187,24 @@ class RunLogger:
             items += [Metric(name, value, now, step) for step, value in _thin_curve(values)]
         batch: dict[type, list[Any]] = {Param: [], RunTag: [], Metric: []}
         limits = {Param: 100, RunTag: 100, Metric: 1000}
+        size = 0  # approximate request bytes: a tracking server refuses batches over 1 MB
 
         def flush() -> None:
+            nonlocal size
             if any(batch.values()):
                 self.client.log_batch(self.run_id, metrics=batch[Metric], params=batch[Param], tags=batch[RunTag])
                 for kind in batch:
                     batch[kind] = []
+            size = 0
 
         for item in items:
             kind = type(item)
-            if len(batch[kind]) >= limits[kind] or sum(map(len, batch.values())) >= 1000:
+            item_bytes = len(item.key) + (len(item.value) if kind is not Metric else 40) + 40
+            if (len(batch[kind]) >= limits[kind] or sum(map(len, batch.values())) >= 1000
+                    or size + item_bytes > MAX_BATCH_BYTES):
                 flush()
             batch[kind].append(item)
+            size += item_bytes
         flush()
 
     def log_params(self, params: Mapping[str, Any]) -> None:

@@ -75,7 +75,7 @@ def test_write_is_atomic_and_leaves_no_temporary_file_on_failure(tmp_path):
         def __reduce__(self):
             raise pickle.PicklingError("nope")
 
-    with pytest.raises(pickle.PicklingError):
+    with pytest.raises(dg.DagsterInvariantViolationError, match="cannot be pickled.*nothing was written"):
         manager.dump_to_path(None, {"v": Unpicklable()}, target)
     assert target.read_bytes() == before  # the old value is intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["asset"]  # no .tmp left behind
@@ -96,6 +96,48 @@ def test_cache_hands_back_the_same_object_until_the_file_changes(tmp_path):
     loaded = manager.load_from_path(None, target)
     assert loaded is not value and loaded.frame.height == 50
     assert manager.load_from_path(None, target) is loaded  # cached after the read
+
+
+def test_a_file_replaced_while_it_is_read_is_not_cached_as_the_new_one(tmp_path, monkeypatch):
+    """Another process renames a new value into place between our open() and our unpickling:
+    what we read belongs to the old file, so the next load must read the new one."""
+    iom.VALUE_CACHE.clear()
+    manager = _manager(tmp_path)
+    target = tmp_path / "asset"
+    manager.dump_to_path(None, {"v": 1}, target)
+    iom.VALUE_CACHE.clear()
+    real_load = pickle.load
+
+    def load_while_replaced(file):
+        newer = tmp_path / "newer"
+        with open(newer, "wb") as handle:
+            iom.dump_value({"v": 2, "pad": "x" * 10}, handle)
+        os.replace(newer, target)
+        return real_load(file)
+
+    monkeypatch.setattr(iom.pickle, "load", load_while_replaced)
+    assert manager.load_from_path(None, target) == {"v": 1}  # the file we had open
+    monkeypatch.setattr(iom.pickle, "load", real_load)
+    assert manager.load_from_path(None, target)["v"] == 2
+
+
+def test_a_file_replaced_right_after_our_write_is_not_mistaken_for_ours(tmp_path, monkeypatch):
+    iom.VALUE_CACHE.clear()
+    manager = _manager(tmp_path)
+    target = tmp_path / "asset"
+    real_replace = os.replace
+
+    def replace_then_overwritten(src, dst):
+        real_replace(src, dst)
+        theirs = tmp_path / "theirs"
+        with open(theirs, "wb") as handle:
+            iom.dump_value("theirs, longer", handle)
+        real_replace(theirs, dst)
+
+    monkeypatch.setattr(iom.os, "replace", replace_then_overwritten)
+    manager.dump_to_path(None, "ours", target)
+    monkeypatch.setattr(iom.os, "replace", real_replace)
+    assert manager.load_from_path(None, target) == "theirs, longer"
 
 
 def test_cache_respects_its_budget(tmp_path):

@@ -9,15 +9,16 @@ from mlflow import MlflowClient
 from dagster_project.resources.mlflow_tracker import MAX_CURVE_POINTS, RunLogger, _thin_curve
 
 
-def test_thin_curve_keeps_first_best_last_and_at_most_the_cap():
+def test_thin_curve_keeps_first_lowest_highest_last_and_at_most_the_cap():
     rounds = 1000
     values = list((np.linspace(1, 0, rounds) ** 2) + np.r_[np.zeros(600), np.linspace(0, 0.5, 400)])
-    best = int(np.argmin(values))
+    values[137] = 5.0  # a spike: the best point of a score that is maximised
+    lowest, highest = int(np.argmin(values)), 137
     thinned = _thin_curve(values)
     steps = [s for s, _ in thinned]
     assert len(thinned) <= MAX_CURVE_POINTS
     assert steps == sorted(set(steps))
-    assert {0, best, rounds - 1} <= set(steps)
+    assert {0, lowest, highest, rounds - 1} <= set(steps)
     assert all(v == values[s] for s, v in thinned)
     short = [0.3, float("nan"), 0.2]
     assert _thin_curve(short) == [(0, 0.3), (2, 0.2)]  # NaN rounds dropped, nothing thinned
@@ -47,6 +48,22 @@ def test_one_request_for_a_typical_fold(logger):
     data = client.get_run(run.run_id).data
     assert data.params == {"a": "1", "b": "x"} and data.tags["k"] == "v"
     assert [m.step for m in client.get_metric_history(run.run_id, "valid_l2")] == [0, 1, 2]
+
+
+def test_requests_stay_under_a_servers_one_megabyte_limit(logger):
+    run, client, _ = logger
+    sizes = []
+    original = client.log_batch
+
+    def measuring(run_id, metrics=(), params=(), tags=()):
+        sizes.append(sum(len(p.key) + len(p.value) for p in [*params, *tags]))
+        return original(run_id, metrics=metrics, params=params, tags=tags)
+
+    client.log_batch = measuring
+    run.log(params={f"p{i}": "v" * 6000 for i in range(100)}, tags={f"t{i}": "w" * 5000 for i in range(100)})
+    assert len(sizes) >= 2 and max(sizes) < 1_000_000
+    data = client.get_run(run.run_id).data
+    assert len(data.params) == 100 and sum(k.startswith("t") for k in data.tags) == 100
 
 
 def test_mlflow_limits_split_large_batches(logger):
