@@ -54,7 +54,7 @@ def tree_interactions(
     import lightgbm as lgb
 
     from quant_core.explain._shap import import_shap
-    from quant_core.explain.tree_shap import _as_booster
+    from quant_core.explain.tree_shap import _as_booster, _feature_matrix
 
     shap = import_shap()
 
@@ -62,14 +62,7 @@ def tree_interactions(
     names = list(booster.feature_name())
     if features is not None and list(features) != names:
         raise ValueError(f"features {list(features)} do not match the booster's {names}")
-    if isinstance(X, pl.DataFrame):
-        missing = [c for c in names if c not in X.columns]
-        if missing:
-            raise ValueError(f"X is missing feature columns {missing}")
-        X = X.select(pl.col(names).cast(pl.Float64)).to_numpy()
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != len(names):
-        raise ValueError(f"X must have shape (n, {len(names)}), got {X.shape}")
+    X = _feature_matrix(X, names)
     if max_rows is not None:
         if max_rows < 1:
             raise ValueError(f"max_rows must be >= 1 or None, got {max_rows}")

@@ -23,6 +23,19 @@ def _as_booster(model: Any) -> Any:
     return booster
 
 
+def _feature_matrix(X: Any, names: list[str]) -> np.ndarray:
+    """``X`` as a float64 matrix in the booster's feature order (a DataFrame is read by name)."""
+    if isinstance(X, pl.DataFrame):
+        missing = [c for c in names if c not in X.columns]
+        if missing:
+            raise ValueError(f"X is missing feature columns {missing}")
+        X = X.select(pl.col(names).cast(pl.Float64)).to_numpy()
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != len(names):
+        raise ValueError(f"X must have shape (n, {len(names)}), got {X.shape}")
+    return X
+
+
 def tree_shap(booster: Any, X: Any, num_iteration: int | None = None) -> np.ndarray:
     """Exact TreeSHAP values from LightGBM's ``predict(X, pred_contrib=True)``.
 
@@ -44,15 +57,7 @@ def tree_shap(booster: Any, X: Any, num_iteration: int | None = None) -> np.ndar
     if num_iteration is None and hasattr(booster, "best_iteration_"):
         num_iteration = int(booster.best_iteration_)
     bst = _as_booster(booster)
-    names = list(bst.feature_name())
-    if isinstance(X, pl.DataFrame):
-        missing = [c for c in names if c not in X.columns]
-        if missing:
-            raise ValueError(f"X is missing feature columns {missing}")
-        X = X.select(pl.col(names).cast(pl.Float64)).to_numpy()
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != len(names):
-        raise ValueError(f"X must have shape (n, {len(names)}), got {X.shape}")
+    X = _feature_matrix(X, list(bst.feature_name()))
     contrib = bst.predict(X, pred_contrib=True, num_iteration=num_iteration)
     return np.asarray(contrib, dtype=np.float64)
 
