@@ -330,13 +330,8 @@ class DeepLOBClassifier:
             valid_metrics=metrics if valid_src is not None else None,
             run_key=run_key,
         )
-        self.module_ = result.module.cpu()
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.n_epochs_ = len(result.history)
-        self.stopped_early_ = result.stopped_early
-        self.resumed_from_epoch_ = result.resumed_from_epoch
-        self.device_ = result.device
+        for name, value in result.fitted_attributes().items():
+            setattr(self, name, value)
         self.classes_ = np.array([0, 1, 2])
         self.class_counts_ = np.bincount(y[train_rows], minlength=3)
         self.n_train_windows_, self.n_valid_windows_ = int(train_rows.size), int(valid_rows.size)

@@ -224,13 +224,8 @@ class TorchPanelRegressor:
             valid_metrics=_valid_rank_ic(y, dates) if valid_src is not None else None,
             run_key=run_key,
         )
-        self.module_ = result.module.cpu()
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.n_epochs_ = len(result.history)
-        self.stopped_early_ = result.stopped_early
-        self.resumed_from_epoch_ = result.resumed_from_epoch
-        self.device_ = result.device
+        for name, value in result.fitted_attributes().items():
+            setattr(self, name, value)
         self.n_train_rows_ = n_train
         self.n_valid_rows_ = combined.height - n_train
         self.context_ = trailing_context(combined, self.features, int(self.seq_len) - 1)

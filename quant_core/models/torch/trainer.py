@@ -92,6 +92,19 @@ class TrainResult:
     resumed_from_epoch: int
     device: str
 
+    def fitted_attributes(self) -> dict[str, object]:
+        """What an estimator keeps after ``fit``: ``module_`` (moved to the CPU), ``history_``,
+        ``best_epoch_``, ``n_epochs_``, ``stopped_early_``, ``resumed_from_epoch_``, ``device_``."""
+        return {
+            "module_": self.module.cpu(),
+            "history_": self.history,
+            "best_epoch_": self.best_epoch,
+            "n_epochs_": len(self.history),
+            "stopped_early_": self.stopped_early,
+            "resumed_from_epoch_": self.resumed_from_epoch,
+            "device_": self.device,
+        }
+
 
 def _state_copy(module: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
