@@ -96,8 +96,8 @@ class _Workspace:
 
 
 def _sort_order(v: np.ndarray, ws: _Workspace) -> tuple[np.ndarray, np.ndarray | None]:
-    """Row-wise ascending order of ``v`` (NaN last) and, when a row has equal values, the values
-    in that order (``None`` when no row has any tie).
+    """Row-wise ascending order of ``v`` (NaN last) and which neighbours in that order are equal
+    (``tied[:, k]``: positions k and k+1; ``None`` when no row can have a tie).
 
     Sorting plain int64 keys is ~3x faster than ``argsort`` on floats, so each value becomes one
     key: its float64 bits mapped to an order-preserving int64, with the lowest bits replaced by
@@ -125,25 +125,25 @@ def _sort_order(v: np.ndarray, ws: _Workspace) -> tuple[np.ndarray, np.ndarray |
         return order, None
     offsets = (np.arange(n_rows, dtype=np.int64) * width)[:, None]
     ordered = v.ravel()[order + offsets]
-    equal = ordered[:, 1:] == ordered[:, :-1]
-    near = np.flatnonzero((same_key & ~equal).any(axis=1))
+    tied = ordered[:, 1:] == ordered[:, :-1]  # NaN != NaN: padding never ties
+    near = np.flatnonzero((same_key & ~tied).any(axis=1))
     if near.size:  # values closer than the key resolution: sort those rows exactly
         exact = np.argsort(v[near], axis=1)
         order[near] = exact
-        ordered[near] = np.take_along_axis(v[near], exact, axis=1)
-    return order, ordered
+        exact_values = np.take_along_axis(v[near], exact, axis=1)
+        tied[near] = exact_values[:, 1:] == exact_values[:, :-1]
+    return order, tied
 
 
 def _centred_ranks(v: np.ndarray, counts: np.ndarray, ws: _Workspace, out: np.ndarray) -> np.ndarray:
     """Average-tie ranks minus their row mean ``(n+1)/2``, 0 in the padding, written to ``out``."""
     n_rows, width = v.shape
-    order, ordered = _sort_order(v, ws)
+    order, tied = _sort_order(v, ws)
     position = np.arange(width, dtype=np.float64)
     half = ((counts - 1) * 0.5)[:, None]  # mean of the 0-based ranks 0 .. n-1
     centred = ws.centred[:n_rows]
-    tied = None if ordered is None else ordered[:, 1:] == ordered[:, :-1]  # NaN != NaN
     if tied is not None and tied.any():
-        new_run = np.ones(ordered.shape, dtype=bool)
+        new_run = np.ones(v.shape, dtype=bool)
         np.logical_not(tied, out=new_run[:, 1:])
         run_start = np.where(new_run, position, 0.0)
         np.maximum.accumulate(run_start, axis=1, out=run_start)
