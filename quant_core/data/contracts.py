@@ -67,7 +67,9 @@ def format_rows(rows: pl.DataFrame) -> str:
         return str(rows)
 
 
-def _examples(frame: pl.DataFrame, mask: pl.Expr, columns: list[str], n: int = 5) -> str:
+def example_rows(frame: pl.DataFrame, mask: pl.Expr, columns: list[str], n: int = 5) -> str:
+    """The first ``n`` rows of ``frame`` where ``mask`` holds, as a table of their 0-based row
+    number and ``columns`` (see :func:`format_rows`): the example rows of a contract error."""
     rows = frame.with_row_index("row").filter(mask).select(["row", *columns]).head(n)
     return format_rows(rows)
 
@@ -99,20 +101,20 @@ def _present_keys(panel: pl.DataFrame) -> list[str]:
 def _check_keys(panel: pl.DataFrame, source: str) -> None:
     if panel.schema["date"] != pl.Date:
         raise DataContractError(source, "date", f"dtype is a date (got {panel.schema['date']})",
-                                _examples(panel, pl.lit(True), list(KEY_COLUMNS), n=3))
+                                example_rows(panel, pl.lit(True), list(KEY_COLUMNS), n=3))
     if panel.schema["asset"] != pl.String:
         raise DataContractError(source, "asset",
                                 f"dtype is a string (got {panel.schema['asset']})",
-                                _examples(panel, pl.lit(True), list(KEY_COLUMNS), n=3))
+                                example_rows(panel, pl.lit(True), list(KEY_COLUMNS), n=3))
     for column in ("date", "asset"):
         nulls = pl.col(column).is_null()
         if panel.select(nulls.any()).item():
             raise DataContractError(source, column, EXPECT_NO_MISSING,
-                                    _examples(panel, nulls, list(KEY_COLUMNS)))
+                                    example_rows(panel, nulls, list(KEY_COLUMNS)))
     duplicated = pl.struct(KEY_COLUMNS).is_duplicated()
     if panel.select(duplicated.any()).item():
         raise DataContractError(source, "date, asset", EXPECT_UNIQUE_KEYS,
-                                _examples(panel, duplicated, list(KEY_COLUMNS)))
+                                example_rows(panel, duplicated, list(KEY_COLUMNS)))
 
 
 def _check_dates(panel: pl.DataFrame, source: str, today: dt.date | None) -> None:
@@ -120,11 +122,11 @@ def _check_dates(panel: pl.DataFrame, source: str, today: dt.date | None) -> Non
     too_early = pl.col("date") < MIN_DATE
     if panel.select(too_early.any()).item():
         raise DataContractError(source, "date", f"dates are on or after {MIN_DATE} (plausible)",
-                                _examples(panel, too_early, list(KEY_COLUMNS)))
+                                example_rows(panel, too_early, list(KEY_COLUMNS)))
     future = pl.col("date") > today
     if panel.select(future.any()).item():
         raise DataContractError(source, "date", f"dates are not in the future (after {today})",
-                                _examples(panel, future, list(KEY_COLUMNS)))
+                                example_rows(panel, future, list(KEY_COLUMNS)))
 
 
 def _not_numeric(column: str) -> pl.Expr:
@@ -140,7 +142,7 @@ def _check_prices(panel: pl.DataFrame, source: str) -> None:
         if not dtype.is_numeric():
             mask = _not_numeric(column) if dtype == pl.String else pl.lit(True)
             raise DataContractError(source, column, f"dtype is numeric (got {dtype})",
-                                    _examples(panel, mask, [*KEY_COLUMNS, column]))
+                                    example_rows(panel, mask, [*KEY_COLUMNS, column]))
         value = pl.col(column).cast(pl.Float64)
         if column == "close":
             bad, expectation = value.is_null() | ~value.is_finite() | (value <= 0), EXPECT_PRICE
@@ -152,7 +154,7 @@ def _check_prices(panel: pl.DataFrame, source: str) -> None:
             expectation = EXPECT_PRICE
         if panel.select(bad.any()).item():
             raise DataContractError(source, column, expectation,
-                                    _examples(panel, bad, [*KEY_COLUMNS, column]))
+                                    example_rows(panel, bad, [*KEY_COLUMNS, column]))
 
 
 def _check_extras(panel: pl.DataFrame, source: str) -> list[str]:
@@ -164,14 +166,14 @@ def _check_extras(panel: pl.DataFrame, source: str) -> list[str]:
         mask = _not_numeric(column) if dtype == pl.String else pl.lit(True)
         raise DataContractError(
             source, column, f"every extra column is a numeric feature (got {dtype})",
-            _examples(panel, mask, [*KEY_COLUMNS, column], n=3),
+            example_rows(panel, mask, [*KEY_COLUMNS, column], n=3),
         )
     features = feature_columns(panel)
     for column in features:
         bad = pl.col(column).cast(pl.Float64).is_infinite()
         if panel.select(bad.any()).item():
             raise DataContractError(source, column, EXPECT_FINITE,
-                                    _examples(panel, bad, [*KEY_COLUMNS, column]))
+                                    example_rows(panel, bad, [*KEY_COLUMNS, column]))
     return features
 
 
@@ -198,7 +200,7 @@ def check_panel(panel: pl.DataFrame, source: str = "<panel>", *,
         raise DataContractError(
             source, missing[0], f"required columns {list(REQUIRED_COLUMNS)} are present "
             f"(missing {missing}; found {panel.columns[:12]})",
-            _examples(panel, pl.lit(True), _present_keys(panel) or panel.columns[:4], n=3),
+            example_rows(panel, pl.lit(True), _present_keys(panel) or panel.columns[:4], n=3),
         )
     _check_keys(panel, source)
     _check_dates(panel, source, today)

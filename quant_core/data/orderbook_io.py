@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from quant_core.data.contracts import DataContractError, format_rows
+from quant_core.data.contracts import DataContractError, example_rows
 
 SIDES = ("bid_px", "bid_sz", "ask_px", "ask_sz")
 _LEVEL = re.compile(r"^(bid_px|bid_sz|ask_px|ask_sz)_(\d+)$")
@@ -70,15 +70,10 @@ def from_ts_ms_layout(frame: pl.DataFrame, asset: str, ts_col: str = "ts_ms") ->
     )
 
 
-def _examples(frame: pl.DataFrame, mask: pl.Expr, columns: list[str], n: int = 5) -> str:
-    rows = frame.with_row_index("row").filter(mask).select(["row", *columns]).head(n)
-    return format_rows(rows)
-
-
 def _fail_if(frame, mask, source, column, expectation, columns):
     if frame.select(mask.any()).item():
         raise DataContractError(source, column, expectation,
-                                _examples(frame, mask, ["timestamp", "asset", *columns]))
+                                example_rows(frame, mask, ["timestamp", "asset", *columns]))
 
 
 def _check_keys(book: pl.DataFrame, source: str) -> None:

@@ -74,7 +74,6 @@ from datetime import date
 import numpy as np
 import polars as pl
 from scipy.signal import lfilter
-from scipy.stats import rankdata
 
 __all__ = ["PlantedSignal", "SyntheticMarket", "SyntheticMarketConfig", "simulate_market"]
 
@@ -286,16 +285,19 @@ def _regime_path(rng: np.random.Generator, n_days: int, p_stay: tuple[float, flo
 
 
 def _rank_ic(pred: np.ndarray, realised: np.ndarray) -> np.ndarray:
-    """Per-row Spearman correlation of two ``(n_dates, n_assets)`` arrays; NaN on constant rows."""
-    a = rankdata(pred, axis=1)
-    b = rankdata(realised, axis=1)
-    a -= a.mean(axis=1, keepdims=True)
-    b -= b.mean(axis=1, keepdims=True)
-    denom = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    out = np.full(len(a), np.nan)
-    ok = denom > 0
-    out[ok] = (a[ok] * b[ok]).sum(axis=1) / denom[ok]
-    return out
+    """Per-date Rank IC of two dense ``(n_dates, n_assets)`` arrays (row ``i`` = date ``i``).
+
+    The row-wise Spearman routine behind :func:`quant_core.validation.ic_series`, applied to a
+    full matrix: every date has all ``n_assets`` values, so none is skipped for too few assets
+    (no ``min_assets`` cut); a date whose prediction or return is constant gets NaN.
+    """
+    # lazy: importing the simulator must not load the validation package
+    from quant_core.validation.cross_section import row_correlations
+
+    pred = np.asarray(pred, dtype=np.float64)
+    realised = np.asarray(realised, dtype=np.float64)
+    counts = np.full(pred.shape[0], pred.shape[1], dtype=np.int64)
+    return row_correlations(pred, realised, counts, "spearman")
 
 
 def _nanmean(x: np.ndarray) -> float:

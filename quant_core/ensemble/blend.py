@@ -126,18 +126,15 @@ def apply_blend(
 
 
 def _mean_rank_ic(fit: pl.DataFrame, members: Sequence[str], target: str) -> dict[str, float]:
-    ranked = fit.filter(pl.col(target).is_not_null() & pl.col(target).is_not_nan()).select(
-        "date", *[_rank_expr(c) for c in [target, *members]]
-    )
-    ics = (
-        ranked.group_by("date")
-        .agg([pl.corr(pl.col(m), pl.col(target)).alias(m) for m in members])
-        .sort("date")  # fixed summation order -> bit-identical weights
-    )
+    """Mean per-date Rank IC (:func:`~quant_core.validation.ic_series`) of each member; 0.0 for
+    a member without a single usable date. Every date with two or more complete (member,
+    target) pairs counts (``min_assets=2``): the fit slice of an ensemble may be thin."""
+    from quant_core.validation.ic import ic_series  # lazy: importing ensemble stays light
+
     out = {}
     for m in members:
-        v = ics.get_column(m).fill_nan(None).drop_nulls()
-        out[m] = float(v.mean()) if v.len() else 0.0
+        ic = ic_series(fit, m, target, method="spearman", min_assets=2).get_column("ic")
+        out[m] = float(ic.mean()) if ic.len() else 0.0  # sorted by date: a fixed summation order
     return out
 
 

@@ -1,5 +1,7 @@
-"""Monitoring: feature drift statistics (PSI, Kolmogorov-Smirnov)."""
+"""Monitoring: Evidently drift reports, realised IC against validation, promotion rules.
 
-from quant_core.monitoring.drift import PSI_EPS, feature_drift, psi
+Import the submodules directly (``quant_core.monitoring.evidently_drift``, ``.realized_ic``,
+``.promotion``); importing this package loads none of them.
+"""
 
-__all__ = ["PSI_EPS", "feature_drift", "psi"]
+__all__: list[str] = []

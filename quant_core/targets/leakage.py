@@ -340,20 +340,6 @@ def _first(d: np.ndarray, idx: np.ndarray, how) -> dt.date | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _daily_ic(frame: pl.DataFrame, feature: str, target: str, min_assets: int) -> pl.DataFrame:
-    """Per-date Spearman correlation of ``feature`` with ``target`` on complete pairs."""
-    return (
-        frame.select("date", feature, target)
-        .drop_nulls()
-        .filter(pl.col(feature).is_not_nan() & pl.col(target).is_not_nan())
-        .group_by("date")
-        .agg(pl.corr(feature, target, method="spearman").alias("ic"), pl.len().alias("n"))
-        .filter(
-            (pl.col("n") >= min_assets) & pl.col("ic").is_not_nan() & pl.col("ic").is_not_null()
-        )
-    )
-
-
 def audit_feature_leakage(
     frame: pl.DataFrame,
     features: Sequence[str],
@@ -402,10 +388,13 @@ def audit_feature_leakage(
     if missing:
         raise ValueError(f"audit_feature_leakage: frame has no column(s) {missing}")
 
+    from quant_core.validation.ic import ic_series  # lazy: importing targets stays light
+
     daily = _daily_windows(frame, daily_returns, return_col) if daily_returns is not None else None
     rows, flagged, problems = [], [], []
     for feature in features:
-        ic = _daily_ic(frame, feature, target, min_assets)
+        # per-date Rank IC on complete pairs; dates with fewer than min_assets pairs skipped
+        ic = ic_series(frame, feature, target, method="spearman", min_assets=min_assets)
         n_dates = ic.height
         stats = (
             ic.select(
@@ -422,8 +411,9 @@ def audit_feature_leakage(
                 daily, on=["date", "asset"], how="inner"
             )
             for offset in sorted(sub.get_column("offset").unique().to_list()):
-                day_ic = _daily_ic(
-                    sub.filter(pl.col("offset") == offset), feature, "_ret", min_assets
+                day_ic = ic_series(
+                    sub.filter(pl.col("offset") == offset), feature, "_ret",
+                    method="spearman", min_assets=min_assets,
                 )
                 if day_ic.height:
                     m = day_ic.get_column("ic").mean()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from quant_core.data.contracts import DataContractError, format_rows
+from quant_core.data.contracts import DataContractError, example_rows
 from quant_core.data.readers import read_frame
 from quant_core.targets import forward_returns
 from quant_core.validation.ic import ic_series
@@ -49,10 +49,6 @@ def _read_table(path: str | Path) -> tuple[pl.DataFrame, str]:
     return frame, source
 
 
-def _examples(frame: pl.DataFrame, mask: pl.Expr, columns: list[str], n: int = 5) -> str:
-    return format_rows(frame.with_row_index("row").filter(mask).select(["row", *columns]).head(n))
-
-
 def _keyed(frame: pl.DataFrame, source: str, value: str, required: Sequence[str]) -> pl.DataFrame:
     """Check keys and one numeric value column; return ``date, asset, value[, sector]``."""
     missing = [c for c in required if c not in frame.columns]
@@ -68,15 +64,15 @@ def _keyed(frame: pl.DataFrame, source: str, value: str, required: Sequence[str]
         nulls = pl.col(column).is_null()
         if frame.select(nulls.any()).item():
             raise DataContractError(source, column, "has no missing values",
-                                    _examples(frame, nulls, _KEYS))
+                                    example_rows(frame, nulls, _KEYS))
     dtype = frame.schema[value]
     if not dtype.is_numeric():
         raise DataContractError(source, value, f"dtype is numeric (got {dtype})",
-                                _examples(frame, pl.lit(True), [*_KEYS, value], n=3))
+                                example_rows(frame, pl.lit(True), [*_KEYS, value], n=3))
     duplicated = pl.struct(_KEYS).is_duplicated()
     if frame.select(duplicated.any()).item():
         raise DataContractError(source, "date, asset", "(date, asset) pairs are unique",
-                                _examples(frame, duplicated, _KEYS))
+                                example_rows(frame, duplicated, _KEYS))
     keep = [*_KEYS, value] + (["sector"] if "sector" in frame.columns else [])
     out = frame.select(keep).with_columns(pl.col(value).cast(pl.Float64))
     if "sector" in out.columns:
@@ -95,7 +91,7 @@ def read_signal_file(path: str | Path, signal_col: str = "signal") -> pl.DataFra
     bad = pl.col(signal_col).is_infinite()
     if out.select(bad.any()).item():
         raise DataContractError(source, signal_col, "values are finite (no inf)",
-                                _examples(out, bad, [*_KEYS, signal_col]))
+                                example_rows(out, bad, [*_KEYS, signal_col]))
     return out.rename({signal_col: "signal"})
 
 
@@ -124,7 +120,7 @@ def read_returns_file(path: str | Path) -> tuple[pl.DataFrame, str]:
     bad = c.is_not_null() & (~c.is_finite() | (c <= floor))
     if out.select(bad.any()).item():
         raise DataContractError(source, value, expectation,
-                                _examples(out, bad, [*_KEYS, value]))
+                                example_rows(out, bad, [*_KEYS, value]))
     return out, kind
 
 
@@ -222,7 +218,7 @@ def align_signal(
             f"at least 3 dates have >= {min_assets} assets with a signal and a {horizon_days}-day "
             f"forward return (entered {lag_days} date(s) later) in the {kind} file; found {dates}. "
             "Check that dates and asset names match between the two files",
-            _examples(signal, pl.lit(True), [*_KEYS, "signal"], n=3),
+            example_rows(signal, pl.lit(True), [*_KEYS, "signal"], n=3),
         )
     return frame.sort(_KEYS)
 

@@ -293,3 +293,19 @@ def test_config_rejects_non_date_start() -> None:
 def test_config_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         SyntheticMarketConfig().n_assets = 3  # type: ignore[misc]
+
+
+def test_truth_rank_ic_is_the_shared_routine_and_matches_rankdata_exactly() -> None:
+    """The simulator's per-date Rank IC (the routine behind ``ic_series``) equals the
+    ``rankdata`` formula bit for bit, ties included; a constant date gives NaN."""
+    from quant_core.data.synthetic import _rank_ic as simulator_rank_ic
+
+    rng = np.random.default_rng(3)
+    x = np.round(rng.standard_normal((40, 57)), 1)  # many ties
+    y = rng.standard_normal((40, 57))
+    x[5] = 1.0  # constant prediction on one date
+    got = simulator_rank_ic(x, y)
+    with np.errstate(invalid="ignore"):
+        want = _rank_ic(x, y)
+    assert np.isnan(got[5]) and np.isnan(want[5])
+    np.testing.assert_array_equal(np.delete(got, 5), np.delete(want, 5))

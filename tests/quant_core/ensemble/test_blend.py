@@ -165,3 +165,15 @@ def test_too_few_dates():
     with pytest.raises(ValueError, match="need >= 1 of each"):
         fit_blend(tiny, MEMBERS)
     assert list(itertools.islice(BLEND_METHODS, 1)) == ["equal"]
+
+
+def test_member_ic_is_the_mean_of_ic_series_on_the_fit_dates(oof):
+    """One per-date Rank IC in the project: a member's IC is ``ic_series`` (every date with
+    two or more complete pairs) averaged over the fit dates."""
+    from quant_core.validation import ic_series
+
+    res = fit_blend(oof, MEMBERS, method="ic_weighted", outer_test_fraction=0.3)
+    fit = oof.filter(pl.col("date") <= res.fit_dates[1])
+    for m in MEMBERS:
+        want = ic_series(fit, m, "target", method="spearman", min_assets=2)["ic"].mean()
+        assert res.member_ic[m] == want
