@@ -14,8 +14,10 @@ import numpy as np
 import polars as pl
 
 __all__ = [
+    "PERMUTATION_TOP_N",
     "group_bar_plot",
     "permutation_importance_plot",
+    "permutation_plot_rows",
     "regime_importance_plot",
     "shap_dependence_plot",
 ]
@@ -106,17 +108,87 @@ def _fit_line(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.polyfit(x[ok], y[ok], 1)
 
 
-def permutation_importance_plot(table: pl.DataFrame, path: str | Path) -> Path:
+# At most this many bars per panel: 25 rows make a figure 1,200 px tall at 100 dpi.
+PERMUTATION_TOP_N = 25
+
+
+def permutation_plot_rows(
+    table: pl.DataFrame, groups_table: pl.DataFrame | None = None, top_n: int = PERMUTATION_TOP_N
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows :func:`permutation_importance_plot` draws: ``(features, families)``.
+
+    Rows of ``table`` whose ``kind`` is ``"group"`` are families, the others features (all of
+    them when there is no ``kind`` column); every row of ``groups_table`` is a family. Each
+    part keeps its ``top_n`` rows by ``importance`` (ties in table order), sorted descending.
+    """
+    if top_n < 1:
+        raise ValueError(f"top_n must be >= 1, got {top_n}")
+    is_group = pl.col("kind") == "group" if "kind" in table.columns else pl.lit(False)
+    features = table.filter(~is_group)
+    families = table.filter(is_group)
+    if groups_table is not None:
+        families = pl.concat([families, groups_table], how="diagonal_relaxed")
+
+    def top(t: pl.DataFrame) -> pl.DataFrame:
+        return t.sort("importance", descending=True, nulls_last=True, maintain_order=True).head(top_n)
+
+    return top(features), top(families)
+
+
+def permutation_importance_plot(
+    table: pl.DataFrame,
+    path: str | Path,
+    groups_table: pl.DataFrame | None = None,
+    *,
+    top_n: int = PERMUTATION_TOP_N,
+) -> Path:
     """Horizontal bars of the Rank IC drop per item with both confidence intervals.
 
-    ``table`` is :attr:`PermutationImportance.table`. Thick black bars: t-interval over
-    repeats; thin grey whiskers: date-block bootstrap interval.
+    ``table`` is :attr:`PermutationImportance.table` (single features, families or both, told
+    apart by its ``kind`` column); ``groups_table`` optionally adds a family-level table. Only
+    the ``top_n`` (25) items by importance are drawn, features and families in separate
+    panels side by side (see :func:`permutation_plot_rows`), so the figure stays readable and
+    at most ``0.4 * top_n + 2`` inches (1,200 px) tall however many features there are. Thick
+    black bars: t-interval over repeats; thin grey whiskers: date-block bootstrap interval.
     """
-    t = table.sort("importance")
+    return _save(_permutation_figure(table, groups_table, top_n), path)
+
+
+def _permutation_figure(
+    table: pl.DataFrame, groups_table: pl.DataFrame | None, top_n: int
+) -> Any:
+    features, families = permutation_plot_rows(table, groups_table, top_n)
+    n_groups = int((table.get_column("kind") == "group").sum()) if "kind" in table.columns else 0
+    n_families = n_groups + (0 if groups_table is None else groups_table.height)
+    panels = [
+        (part, total, noun)
+        for part, total, noun in [
+            (features, table.height - n_groups, "features"),
+            (families, n_families, "families"),
+        ]
+        if part.height
+    ] or [(features, 0, "features")]  # nothing to draw: one empty panel
+    rows = max(1, *(part.height for part, _, _ in panels))
+    fig = _figure(8.0 if len(panels) == 1 else 15.0, max(3.0, 0.4 * rows + 2.0))
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    both = pl.concat([features, families], how="diagonal_relaxed")
+    base = float(both.get_column("baseline_rank_ic")[0]) if both.height else float("nan")
+    for ax, (part, total, noun) in zip(axes, panels, strict=True):
+        _permutation_panel(ax, part, rows)
+        shown = f"top {part.height} of {total} {noun}" if total > part.height else f"{total} {noun}"
+        ax.set_title(f"Permutation importance (out of sample): {shown}")
+        ax.set_xlabel(f"drop in mean Rank IC when shuffled within dates (baseline {base:.4f})")
+    # just under the x label (about 0.55 in below the axes), where it cannot hide a bar
+    below = -0.55 / (fig.get_figheight() - 1.0)
+    axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, below), ncol=2, fontsize=8, frameon=False)
+    return fig
+
+
+def _permutation_panel(ax: Any, part: pl.DataFrame, rows: int) -> None:
+    """Bars of ``part`` (sorted by importance, descending) top-aligned on ``rows`` slots."""
+    t = part.reverse()  # matplotlib draws y = 0 at the bottom: largest importance on top
     k = t.height
-    y = np.arange(k)
-    fig = _figure(8.0, max(3.0, 0.45 * k + 1.5))
-    ax = fig.subplots()
+    y = np.arange(k) + (rows - k)
     imp = t.get_column("importance").to_numpy()
     ax.barh(y, imp, color=np.where(imp > 0, "#4c72b0", "#c44e52"), alpha=0.8)
     lo, hi = t.get_column("boot_ci_low").to_numpy(), t.get_column("boot_ci_high").to_numpy()
@@ -132,11 +204,7 @@ def permutation_importance_plot(table: pl.DataFrame, path: str | Path) -> Path:
     )
     ax.axvline(0.0, color="grey", lw=0.8)
     ax.set_yticks(y, t.get_column("item").to_list())
-    base = float(t.get_column("baseline_rank_ic")[0]) if k else float("nan")
-    ax.set_xlabel(f"drop in mean Rank IC when shuffled within dates (baseline {base:.4f})")
-    ax.set_title("Permutation importance (out of sample)")
-    ax.legend(loc="lower right", fontsize=8)
-    return _save(fig, path)
+    ax.set_ylim(-0.6, rows - 0.4)
 
 
 def group_bar_plot(group_table: pl.DataFrame, path: str | Path) -> Path:
