@@ -163,20 +163,28 @@ def _d(default: Any, description: str) -> Any:
 
 @dataclass(frozen=True)
 class LightGBMConfig:
-    """Run settings of the LightGBM family (mirrored by the orchestration's config class)."""
+    """Run settings of the LightGBM family: the one source of the pipeline's defaults (the
+    orchestration's config class takes its defaults from here).
+
+    The defaults suit noisy daily return targets on a few hundred assets: shallow trees with
+    hundreds of rows per leaf. ``LightGBMRegressor``'s own ``params`` default
+    (:data:`DEFAULT_LGB_PARAMS`) is the estimator's, for direct use on any data.
+    """
 
     num_boost_round: int = _d(300, "Maximum number of boosting rounds (trees).")
     early_stopping_rounds: int = _d(
         30, "Stop after this many rounds without validation improvement (0 disables)."
     )
     learning_rate: float = _d(0.05, "Shrinkage applied to each tree.")
-    num_leaves: int = _d(31, "Maximum leaves per tree; controls interaction depth.")
-    min_data_in_leaf: int = _d(50, "Minimum rows per leaf; larger is more robust to noise.")
+    num_leaves: int = _d(15, "Maximum leaves per tree; controls interaction depth.")
+    min_data_in_leaf: int = _d(500, "Minimum rows per leaf (noisy targets need many).")
     feature_fraction: float = _d(0.8, "Fraction of features sampled per tree.")
     bagging_fraction: float = _d(0.8, "Fraction of rows sampled per tree (bagging_freq=1).")
     lambda_l2: float = _d(1.0, "L2 penalty on leaf values.")
     seed: int = _d(0, "Seed for every LightGBM random stream; fixed seed = identical model.")
     num_threads: int = _d(2, "CPU threads LightGBM may use.")
+    inner_valid_days: int = _d(
+        63, "Last training dates of each fold held out (after a purge gap) for early stopping.")
 
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :class:`LightGBMRegressor` (besides ``features``)."""

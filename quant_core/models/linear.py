@@ -93,7 +93,7 @@ class RidgeConfig:
     """Run settings of the ridge family."""
 
     alpha: float = field(
-        default=1.0, metadata={"description": "L2 penalty on standardised coefficients."}
+        default=10.0, metadata={"description": "L2 penalty on standardised coefficients."}
     )
 
     def model_kwargs(self) -> dict[str, Any]:

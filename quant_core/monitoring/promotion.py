@@ -209,9 +209,12 @@ class PromotionPolicy:
         Checks of the training run that must be present and passed.
     """
 
-    alpha: float = 0.05
-    min_common_dates: int = 60
-    min_improvement: float = 0.0
+    alpha: float = field(default=0.05, metadata={
+        "description": "One-sided significance of 'the challenger's Rank IC is higher'"})
+    min_common_dates: int = field(default=60, metadata={
+        "description": "Fewest common out-of-sample dates a comparison may rest on"})
+    min_improvement: float = field(default=0.0, metadata={
+        "description": "Smallest mean Rank IC gain worth a switch"})
     required_checks: tuple[str, ...] = REQUIRED_CHECKS
 
     def __post_init__(self) -> None:
