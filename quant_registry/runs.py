@@ -1,25 +1,21 @@
-"""MLflow tracking as a Dagster resource: one MLflow run per Dagster run, nested runs below it.
+"""Logging into MLflow runs through an explicit client (no global active run).
 
-Layout in the tracking store::
+Layout in the tracking store that the orchestration builds with these pieces::
 
     <experiment>
       dagster run <run id>            tags: dagster.run_id, quantflow.kind=dagster_run
         <asset key>                   tags: dagster.asset_key, dagster.partition, data_version
           fold 0 .. fold k-1          per-fold params, metrics and training curves
 
-The resource talks to MLflow through an explicit ``MlflowClient`` (no global active run), so
-several assets of one Dagster run, in one process or many, find the same parent run by its tag.
+:func:`parent_run_id` finds (or creates) the run that stands for one orchestration run by its
+tag, so several steps of one run, in one process or many, log below the same parent.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import math
-import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -27,42 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
-from pydantic import Field
+from quant_registry.client import MAX_BATCH_BYTES, MAX_TAG_CHARS, ensure_registered_model
 
 PARENT_KIND = "dagster_run"
-MAX_TAG_CHARS = 5000  # MLflow's limit on a tag value
-# artifacts every registered signal model carries on its run (the lifecycle reads them back)
-OOF_ARTIFACT = "lifecycle/oof_predictions.parquet"  # date, asset, fold, prediction, target
-REFERENCE_ARTIFACT = "lifecycle/reference.parquet"  # newest training dates: features + score
-MODEL_CARD_ARTIFACT = "model_card.md"
-CURVES_ARTIFACT = "training_curves.json"  # every fold's full curves, round by round
 MAX_CURVE_POINTS = 100  # metric-history points per logged curve (the artifact keeps them all)
-MAX_BATCH_BYTES = 900_000  # MLflow servers refuse log_batch requests over 1 MB
-
-
-@functools.lru_cache(maxsize=1)
-@functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    """The git commit of this code (``<sha>`` or ``<sha>-dirty``), or ``"unknown"`` outside git.
-
-    Read once per process: the code a process runs does not change under it.
-    """
-    here = Path(__file__).resolve().parent
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
-                             timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{sha}-dirty" if dirty else sha
-
-
-def config_hash(config: Mapping[str, Any]) -> str:
-    """A short hash of a training configuration (keys sorted), to tell recipes apart."""
-    payload = json.dumps(config, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
 def _clean_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -87,73 +51,6 @@ def _thin_curve(values: list[float], max_points: int = MAX_CURVE_POINTS) -> list
     keep.add(min(range(len(points)), key=lambda k: points[k][1]))
     keep.add(max(range(len(points)), key=lambda k: points[k][1]))
     return [points[k] for k in sorted(keep)]
-
-
-_STORE_INIT_LOCK = threading.Lock()
-_READY_STORES: set[str] = set()
-
-
-def open_client(tracking_uri: str):
-    """An ``MlflowClient`` on ``tracking_uri`` (also its model registry) whose stores exist.
-
-    The first client of a process on a new SQLite store creates and migrates its schema (about
-    1.5 s). MLflow's store constructor does not guard that against a second thread or process
-    doing the same at once (two steps of a parallel run on a fresh store), so it happens here
-    under a lock: a thread lock, and an exclusive lock on ``<db>.init-lock`` across processes.
-    """
-    from mlflow import MlflowClient
-
-    if tracking_uri not in _READY_STORES:
-        with _STORE_INIT_LOCK, _sqlite_init_lock(tracking_uri):
-            if tracking_uri not in _READY_STORES:
-                # constructing the client opens (creates, migrates) the tracking store
-                client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-                client.search_registered_models(max_results=1)  # and the registry store
-                _READY_STORES.add(tracking_uri)
-                return client
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-
-
-@contextmanager
-def _sqlite_init_lock(tracking_uri: str) -> Iterator[None]:
-    path = Path(tracking_uri.removeprefix("sqlite:///")) if tracking_uri.startswith("sqlite:///") else None
-    if path is None or not path.parent.is_dir():
-        yield
-        return
-    import fcntl
-
-    try:
-        handle = open(f"{path}.init-lock", "a")  # noqa: SIM115 - closed below
-    except OSError:  # a read-only state directory: nothing will be created there either
-        yield
-        return
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-# Per-process memo of MLflow objects that never change once they exist, keyed by tracking URI:
-# each lookup is a database round trip, and every asset of a run needs them.
-_EXPERIMENT_IDS: dict[tuple[str, str], str] = {}
-_PARENT_RUN_IDS: dict[tuple[str, str, str], str] = {}
-_REGISTERED_MODELS: set[tuple[str, str]] = set()
-
-
-def _ensure_registered_model(client: Any, name: str) -> None:
-    key = (client.tracking_uri, name)
-    if key in _REGISTERED_MODELS:
-        return
-    try:
-        client.get_registered_model(name)
-    except Exception:  # noqa: BLE001 - MlflowException when absent
-        try:
-            client.create_registered_model(name)
-        except Exception:  # noqa: BLE001 - created concurrently by another step
-            client.get_registered_model(name)
-    _REGISTERED_MODELS.add(key)
 
 
 @dataclass
@@ -259,7 +156,7 @@ class RunLogger:
         Returns ``(model_uri, version)``; ``model_uri`` is ``models:/<name>/<version>``, the exact
         version a downstream step must load.
         """
-        from dagster_project.resources.mlflow_model import save_signal_model
+        from quant_registry.pyfunc import save_signal_model
 
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / "model"
@@ -269,7 +166,7 @@ class RunLogger:
         # MLflow's process-global tracking URI, which another store may have set
         artifact_uri = self.artifact_uri or self.client.get_run(self.run_id).info.artifact_uri
         source = f"{artifact_uri.rstrip('/')}/model"
-        _ensure_registered_model(self.client, registered_name)
+        ensure_registered_model(self.client, registered_name)
         version = self.client.create_model_version(
             registered_name, source, run_id=self.run_id,
             tags={k: str(v)[:MAX_TAG_CHARS] for k, v in (tags or {}).items()},
@@ -278,19 +175,29 @@ class RunLogger:
         return f"models:/{registered_name}/{version.version}", str(version.version)
 
 
-class MlflowTracker(dg.ConfigurableResource):
-    """Where MLflow runs, artifacts and registered models go."""
 
-    tracking_uri: str = Field(description="MLflow tracking URI: sqlite:///... locally, or http://host:5000")
-    artifact_root: str | None = Field(
-        default=None,
-        description="Directory for artifacts of a new experiment (local stores); None lets the server decide",
-    )
-    experiment_name: str = Field(default="quantflow-research", description="MLflow experiment name")
-    registry_prefix: str = Field(default="quantflow", description="Registered models are named <prefix>-<family>")
+
+# Per-process memo of MLflow objects that never change once they exist, keyed by tracking URI:
+# each lookup is a database round trip, and every step of a run needs them.
+_EXPERIMENT_IDS: dict[tuple[str, str], str] = {}
+_PARENT_RUN_IDS: dict[tuple[str, str, str], str] = {}
+
+
+class TrackingOperations:
+    """Experiment, parent-run and registered-name lookups on ``self.tracking_uri``.
+
+    A mixin: the class it is mixed into provides ``tracking_uri``, ``artifact_root`` (a folder
+    for a new experiment's artifacts, or None), ``experiment_name`` and ``registry_prefix`` (the
+    orchestration's ``MlflowTracker`` resource, or :class:`Tracker` here).
+    """
 
     def client(self):
+        from quant_registry.client import open_client
+
         return open_client(self.tracking_uri)
+
+    def registered_name(self, family: str) -> str:
+        return f"{self.registry_prefix}-{family}"
 
     def experiment_id(self, client=None) -> str:
         key = (self.tracking_uri, self.experiment_name)
@@ -311,47 +218,48 @@ class MlflowTracker(dg.ConfigurableResource):
         except Exception:  # noqa: BLE001 - created concurrently by another step
             return client.get_experiment_by_name(self.experiment_name).experiment_id
 
-    def registered_name(self, family: str) -> str:
-        return f"{self.registry_prefix}-{family}"
-
-    def parent_run_id(self, dagster_run_id: str, tags: Mapping[str, str] | None = None) -> str:
-        """The MLflow run that stands for a Dagster run: found by tag, created when absent."""
-        key = (self.tracking_uri, self.experiment_name, dagster_run_id)
+    def parent_run_id(self, orchestration_run_id: str, tags: Mapping[str, str] | None = None) -> str:
+        """The MLflow run that stands for one orchestration (Dagster) run: found by tag, created
+        when absent."""
+        key = (self.tracking_uri, self.experiment_name, orchestration_run_id)
         if key not in _PARENT_RUN_IDS:
-            _PARENT_RUN_IDS[key] = self._find_or_create_parent(dagster_run_id, tags)
+            _PARENT_RUN_IDS[key] = self._find_or_create_parent(orchestration_run_id, tags)
         return _PARENT_RUN_IDS[key]
 
-    def _find_or_create_parent(self, dagster_run_id: str, tags: Mapping[str, str] | None) -> str:
+    def _find_or_create_parent(self, orchestration_run_id: str, tags: Mapping[str, str] | None) -> str:
         client = self.client()
         experiment_id = self.experiment_id(client)
         found = client.search_runs(
             [experiment_id],
-            filter_string=f"tags.`dagster.run_id` = '{dagster_run_id}' and "
+            filter_string=f"tags.`dagster.run_id` = '{orchestration_run_id}' and "
             f"tags.`quantflow.kind` = '{PARENT_KIND}'",
             max_results=1,
         )
         if found:
             return found[0].info.run_id
-        all_tags = {**(tags or {}), "dagster.run_id": dagster_run_id, "quantflow.kind": PARENT_KIND}
-        run = client.create_run(experiment_id, run_name=f"dagster run {dagster_run_id[:8]}",
+        all_tags = {**(tags or {}), "dagster.run_id": orchestration_run_id, "quantflow.kind": PARENT_KIND}
+        run = client.create_run(experiment_id, run_name=f"dagster run {orchestration_run_id[:8]}",
                                 tags=all_tags)
         client.set_terminated(run.info.run_id, "FINISHED")
         return run.info.run_id
 
     @contextmanager
-    def asset_run(self, context: dg.AssetExecutionContext, data_version: str,
-                  extra_tags: Mapping[str, str] | None = None) -> Iterator[RunLogger]:
-        """Open the nested MLflow run of one asset materialization inside its Dagster run."""
-        partition = context.partition_key if context.has_partition_key else ""
-        base_tags = {
-            "dagster.run_id": context.run.run_id,
-            "dagster.job": context.run.job_name,
-            "dagster.partition": partition,
-            "data_version": data_version,
-        }
-        parent_id = self.parent_run_id(context.run.run_id, base_tags)
+    def nested_run(self, orchestration_run_id: str, run_name: str, base_tags: Mapping[str, str],
+                   extra_tags: Mapping[str, str] | None = None) -> Iterator[RunLogger]:
+        """A run nested below the orchestration run's parent, finished on exit, failed on error."""
+        base = {**base_tags, "dagster.run_id": orchestration_run_id}
+        parent_id = self.parent_run_id(orchestration_run_id, base)
         client = self.client()
-        parent = RunLogger(client, parent_id, self.experiment_id(client), base_tags)
-        asset_key = context.asset_key.to_user_string()
-        with parent.child(asset_key, {"dagster.asset_key": asset_key, **(extra_tags or {})}) as run:
+        parent = RunLogger(client, parent_id, self.experiment_id(client), base)
+        with parent.child(run_name, dict(extra_tags or {})) as run:
             yield run
+
+
+@dataclass(frozen=True)
+class Tracker(TrackingOperations):
+    """Tracking without an orchestrator (benchmarks, notebooks, the scoring service)."""
+
+    tracking_uri: str
+    artifact_root: str | None = None
+    experiment_name: str = "quantflow-research"
+    registry_prefix: str = "quantflow"

@@ -1,4 +1,4 @@
-"""The MLflow model registry as a Dagster resource: aliases, promotion history, rollback, audit log.
+"""The MLflow model registry: aliases, promotion history, rollback, audit log (no Dagster here).
 
 Aliases, not stages: ``challenger`` marks the newest registered version of a family (set at
 registration), ``champion`` the version production scores with. Every move of ``champion`` (by
@@ -15,15 +15,13 @@ import math
 import os
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import polars as pl
-from pydantic import Field
 
-from dagster_project.lifecycle.types import ChampionRef
-from dagster_project.resources.mlflow_tracker import MAX_TAG_CHARS, open_client
+from quant_registry.client import MAX_TAG_CHARS, open_client
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 HISTORY_TAG = "quantflow.champion_history"
@@ -34,12 +32,38 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-class ModelRegistry(dg.ConfigurableResource):
-    """Champion / challenger aliases of the ``<prefix>-<family>`` registered models."""
+@dataclass(frozen=True)
+class ChampionRef:
+    """Exactly one registered model version: the one live scoring loads (never "the latest").
 
-    tracking_uri: str = Field(description="MLflow tracking and registry URI")
-    state_dir: str = Field(description="The audit log and an artifact cache live under <state_dir>/registry")
-    registry_prefix: str = Field(default="quantflow", description="Registered models are named <prefix>-<family>")
+    ``run_id`` is the MLflow run that logged the model; scoring refuses a registry whose version
+    now points at another run.
+    """
+
+    family: str
+    model_name: str
+    version: str
+    run_id: str
+    horizon_days: int
+    lag_days: int
+    data_version: str
+    validation_rank_ic: float
+    train_start: str | None = None
+    train_end: str | None = None
+
+    @property
+    def model_uri(self) -> str:
+        return f"models:/{self.model_name}/{self.version}"
+
+
+class RegistryOperations:
+    """Champion / challenger aliases of the ``<prefix>-<family>`` registered models.
+
+    A mixin: the class it is mixed into provides ``tracking_uri`` (MLflow tracking and registry
+    URI), ``state_dir`` (the audit log and an artifact cache live under ``<state_dir>/registry``)
+    and ``registry_prefix`` (registered models are named ``<prefix>-<family>``): the
+    orchestration's ``ModelRegistry`` resource, or :class:`Registry` here.
+    """
 
     def client(self):
         return open_client(self.tracking_uri)
@@ -124,7 +148,7 @@ class ModelRegistry(dg.ConfigurableResource):
 
     def load_model(self, ref: ChampionRef):
         """Load exactly ``ref``'s version, after checking the registry still maps it to ``ref.run_id``."""
-        from dagster_project.resources.mlflow_model import load_signal_model
+        from quant_registry.pyfunc import load_signal_model
 
         registered = self.client().get_model_version(ref.model_name, ref.version)
         if registered.run_id != ref.run_id:
@@ -226,3 +250,12 @@ class ModelRegistry(dg.ConfigurableResource):
                            "reason": decision["reason"], "dagster_run_id": dagster_run_id,
                            "evidence": decision})
 
+
+
+@dataclass(frozen=True)
+class Registry(RegistryOperations):
+    """Registry operations without an orchestrator (``qf models``, the scoring service)."""
+
+    tracking_uri: str
+    state_dir: str
+    registry_prefix: str = "quantflow"

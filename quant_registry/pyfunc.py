@@ -63,7 +63,7 @@ def load_signal_model(model_uri: str, tracking_uri: str):
 
     from mlflow.artifacts import download_artifacts
 
-    from dagster_project.resources.mlflow_tracker import open_client
+    from quant_registry.client import open_client
 
     name, version = model_uri.removeprefix("models:/").rsplit("/", 1)
     client = open_client(tracking_uri)
