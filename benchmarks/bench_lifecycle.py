@@ -39,19 +39,12 @@ def run(n_assets: int, n_days: int, seed: int = 7, window_days: int = 5) -> dict
     import dagster as dg
     import polars as pl
 
-    from dagster_project.assets import RESEARCH_ASSETS
-    from dagster_project.checks import ALL_CHECKS
-    from dagster_project.lifecycle import (
-        LIFECYCLE_ASSETS,
-        LIFECYCLE_CHECKS,
-        LIFECYCLE_JOBS,
-        lifecycle_resources,
-    )
-    from dagster_project.lifecycle.landing import read_landed_window
-    from dagster_project.resources import MarketDataSource, MlflowTracker, ProjectState
-    from dagster_project.resources.mlflow_tracker import REFERENCE_ARTIFACT
+    from dagster_project.definitions import build_definitions
+    from dagster_project.resources import MarketDataSource, ProjectState
+    from quant_core.data.landing import read_landed_window
     from quant_core.data.synthetic import SyntheticMarketConfig, simulate_market
     from quant_core.monitoring.evidently_drift import drift_report
+    from quant_registry.lineage import REFERENCE_ARTIFACT
 
     warnings.filterwarnings("ignore")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
@@ -61,18 +54,9 @@ def run(n_assets: int, n_days: int, seed: int = 7, window_days: int = 5) -> dict
         (state_dir / "dagster").mkdir()
         (state_dir / "mlflow").mkdir()
         tracking_uri = f"sqlite:///{state_dir / 'mlflow' / 'mlflow.db'}"
-        defs = dg.Definitions(
-            assets=RESEARCH_ASSETS + LIFECYCLE_ASSETS, asset_checks=ALL_CHECKS + LIFECYCLE_CHECKS,
-            jobs=LIFECYCLE_JOBS,
-            resources={
-                "market_data": MarketDataSource(synthetic_n_assets=n_assets, synthetic_n_days=n_days,
-                                                synthetic_seed=seed),
-                "mlflow": MlflowTracker(tracking_uri=tracking_uri,
-                                        artifact_root=str(state_dir / "mlflow" / "artifacts")),
-                "state": ProjectState(state_dir=str(state_dir)),
-                **lifecycle_resources(state_dir, tracking_uri),
-            },
-        )
+        defs = build_definitions(state_dir=state_dir, tracking_uri=tracking_uri,
+                                 market_data=MarketDataSource(synthetic_n_assets=n_assets, synthetic_n_days=n_days,
+                                                              synthetic_seed=seed))
         with dg.DagsterInstance.local_temp(tempdir=str(state_dir / "dagster")) as instance:
             retrain = defs.resolve_job_def("retrain_job")
             walls, results = [], []

@@ -9,18 +9,11 @@ Two graphs are measured:
   families, validation reports, TreeSHAP, gradient SHAP, permutation importance, blend and stack,
   regime routing, the routed ensemble, and every asset check of the job).
 
-The direct path makes the quant_core calls the assets and checks make, in the order the Dagster
-run executes its steps and with the same defaults (config values, seeds, torch threads and
-per-epoch checkpoints), without Dagster (IO manager, events, checks as steps, UI metadata) or
-MLflow (runs, params/metrics, artifacts, model logging and registration). What a user without
-either would still have to compute to get the same artifacts stays in: each family's final refit
-and drift-reference scores, the fold layout, validation HTML reports and Rank IC plots (plus each
-report's JSON, which the asset hands only to MLflow), the SHAP / permutation plots and parquet
-tables, the routing and regime tables, and the routed ensemble's scores of the newest date, all
-written to a temporary state directory. Left out as MLflow-only: the model card (its lineage
-fields are MLflow/Dagster run ids, code version and config hash), training-curve JSON, OOF and
-reference parquet artifacts, pickled models. The difference is the orchestration and tracking
-overhead.
+The direct path (``benchmarks.direct_stages``) calls the same ``quant_core.stages`` functions the
+assets and checks call, in the Dagster run's step order and with the same default configs, without
+Dagster (IO manager, events, checks as steps, UI metadata) or MLflow (runs, params/metrics,
+artifacts, model logging and registration, model cards). The difference is the orchestration and
+tracking overhead.
 
 Torch checkpoints: ``deep_models`` writes a checkpoint per epoch under the state directory and a
 later fit with the same data and config resumes from it, so a second ``qf demo`` on an unchanged
@@ -32,8 +25,7 @@ paths train every epoch.
 
 Per graph: one warm-up direct run, then ``--repeat`` direct runs interleaved with the steady
 orchestrated runs (after the orchestrated first run, which also creates the databases); the
-share is computed from the medians. ``parity`` shows the same out-of-sample numbers from both
-paths, so a reader can see they did the same work.
+share is computed from the medians.
 """
 
 import argparse
@@ -44,9 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 
-from benchmarks.direct_pipeline import DIRECT, HORIZON_DAYS
+from benchmarks.direct_stages import DIRECT
 
 # the subset graph: everything up to the ensemble (torch families off, GX off)
 STAGES = ("feature_snapshots", "targets", "folds", "lightgbm_model", "ridge_model", "deep_models",
@@ -56,34 +47,6 @@ SUBSET_OP_CONFIG = {"deep_models": {"families": []},
 
 
 # -- the orchestrated path -------------------------------------------------------------------------
-def _orchestrated_numbers(result, full: bool) -> dict[str, float]:
-    """The numbers ``record`` holds on the direct side, read from a finished Dagster run."""
-
-    def meta(node: str, key: str) -> float:
-        return float(result.asset_materializations_for_node(node)[0].metadata[key].value)
-
-    ensemble = result.output_for_node("ensemble_weights")
-    numbers = {"lightgbm_oos_rank_ic": meta("lightgbm_model", "oos_rank_ic_mean"),
-               "ridge_oos_rank_ic": meta("ridge_model", "oos_rank_ic_mean"),
-               "ensemble_held_out_rank_ic": ensemble["oos_rank_ic_mean"],
-               "stacking_held_out_rank_ic": ensemble["eval"]["stacking"]["rank_ic_mean"]}
-    if full:
-        for name, trained in result.output_for_node("deep_models").items():
-            numbers[f"{name}_oos_rank_ic"] = float(trained.result.oof.pipe(_overall_rank_ic))
-        for name, report in result.output_for_node("validation_report")["models"].items():
-            numbers[f"{name}_report_rank_ic"] = float(report["overall"]["rank_ic_mean"])
-        numbers["routing_held_out_rank_ic"] = result.output_for_node("regime_routing")["eval"]["ensemble"]["rank_ic_mean"]
-        numbers["permutation_baseline_rank_ic"] = meta("permutation_importance", "baseline_rank_ic")
-    return numbers
-
-
-def _overall_rank_ic(oof: pl.DataFrame) -> float:
-    from quant_core.validation import fold_ic_table
-
-    table = fold_ic_table(oof, horizon_days=HORIZON_DAYS)
-    return float(table.filter(pl.col("fold") == "overall")["rank_ic_mean"][0])
-
-
 def orchestrated_pipeline(n_assets: int, n_days: int, runs: int, between=None, seed: int = 7,
                           graph: str = "subset"):
     """``qf demo``'s path: the Dagster job in-process, tracked in a local MLflow store.
@@ -95,11 +58,12 @@ def orchestrated_pipeline(n_assets: int, n_days: int, runs: int, between=None, s
     (every nightly retrain; the torch checkpoints are removed before each run, see the module
     docstring). ``between()`` is called before each steady run (the benchmark interleaves the
     direct path there, so both see the same machine load). Returns the steady runs' walls and
-    step times, the first run's wall time, and the last run's numbers for ``parity``.
+    step times and the first run's wall time.
     """
     import dagster as dg
 
-    from dagster_project.cli import LOCAL_INSTANCE_SETTINGS, execute_research
+    from dagster_project.cli.instance import LOCAL_INSTANCE_SETTINGS
+    from dagster_project.cli.research import execute_research
 
     if graph == "subset":
         selection, op_config = [dg.AssetKey(k) for k in STAGES], SUBSET_OP_CONFIG
@@ -122,14 +86,7 @@ def orchestrated_pipeline(n_assets: int, n_days: int, runs: int, between=None, s
                 walls.append(wall_s)
                 steps.append({e.step_key: e.event_specific_data.duration_ms / 1000.0
                               for e in result.all_events if e.event_type_value == "STEP_SUCCESS"})
-            numbers = _orchestrated_numbers(result, full=graph == "full")
-    return walls[1:], steps[1:], walls[0], numbers
-
-
-def _parity(direct: dict[str, float], dagster: dict[str, float]) -> dict:
-    rows = {k: {"direct": direct[k], "dagster": dagster[k], "abs_diff": abs(direct[k] - dagster[k])}
-            for k in direct if k in dagster}
-    return {**rows, "max_abs_diff": max((r["abs_diff"] for r in rows.values()), default=float("nan"))}
+    return walls[1:], steps[1:], walls[0]
 
 
 def _measure(n_assets: int, n_days: int, repeat: int, graph: str) -> dict:
@@ -137,11 +94,9 @@ def _measure(n_assets: int, n_days: int, repeat: int, graph: str) -> dict:
     orchestrated runs; medians."""
     direct = DIRECT[graph]
     direct_runs: list[dict[str, float]] = []
-    record: dict[str, float] = {}
     direct(n_assets, n_days)  # warm-up: first calls pay lazy imports and caches
-    walls, steps, first_run_wall, dagster_numbers = orchestrated_pipeline(
-        n_assets, n_days, repeat, graph=graph,
-        between=lambda: direct_runs.append(direct(n_assets, n_days, record=record)))
+    walls, steps, first_run_wall = orchestrated_pipeline(
+        n_assets, n_days, repeat, graph=graph, between=lambda: direct_runs.append(direct(n_assets, n_days)))
     direct_totals = [sum(d.values()) for d in direct_runs]
     direct_total = float(np.median(direct_totals))
     orchestrated = float(np.median(walls))
@@ -158,7 +113,6 @@ def _measure(n_assets: int, n_days: int, repeat: int, graph: str) -> dict:
         "first_run_overhead_share": round((first_run_wall - direct_total) / first_run_wall, 4),
         "direct_stage_seconds": {k: round(float(np.median([d[k] for d in direct_runs])), 3) for k in direct_runs[0]},
         "dagster_step_seconds": {k: round(v, 3) for k, v in steps[best].items()},
-        "parity": _parity(record, dagster_numbers),
     }
 
 
@@ -169,7 +123,7 @@ def run(n_assets: int, n_days: int, repeat: int = 3, graph: str = "both") -> dic
     2-core machine)."""
     # warm imports for both paths so neither pays them inside its timing; dagster_project
     # first, as in `qf` and `dagster dev`: it turns MLflow's telemetry off before mlflow loads
-    import dagster_project.cli  # noqa: F401, I001 - must precede mlflow
+    import dagster_project.cli.research  # noqa: F401, I001 - must precede mlflow
 
     import dagster  # noqa: F401
     import lightgbm  # noqa: F401

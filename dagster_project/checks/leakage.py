@@ -1,49 +1,36 @@
 """Blocking leakage audits: implausibly predictive features, and every split re-verified."""
 
 import dagster as dg
-import polars as pl
-from pydantic import Field
 
-from dagster_project.assets.folds import folds
-from dagster_project.assets.metadata import markdown_table
-from dagster_project.assets.targets import targets
-from quant_core.data.dataset import FoldPlan, ModellingFrame
-from quant_core.targets.leakage import audit_availability, audit_feature_leakage, verify_splits
+from dagster_project.assets.research.folds import folds
+from dagster_project.assets.research.targets import targets
+from dagster_project.config import core, to_core
+from dagster_project.metadata import markdown_table
+from dagster_project.types import FoldPlan, ModellingFrame
+from quant_core.stages import LeakageSpec, audit_folds, audit_targets
 
 
 class LeakageAuditConfig(dg.Config):
-    threshold_abs_ic: float | None = Field(
-        default=None, description="Flag a feature whose mean |rank IC| with its own target exceeds this; None = library default"
-    )
+    threshold_abs_ic: float | None = core(LeakageSpec, "threshold_abs_ic")
 
 
 @dg.asset_check(asset=targets, blocking=True)
 def targets_leakage_audit(config: LeakageAuditConfig, targets: ModellingFrame) -> dg.AssetCheckResult:
     """Features known by the decision time; none implausibly predictive of its own target window."""
-    kwargs = {} if config.threshold_abs_ic is None else {"threshold_abs_ic": config.threshold_abs_ic}
-    audit = audit_feature_leakage(targets.frame, list(targets.features), **kwargs)
-    flagged = list(audit.flagged_features)
-    metadata = {"per_feature": markdown_table(audit.table)}
-    late_problems: list[str] = []
-    if targets.availability:
-        timing = audit_availability(targets.frame, targets.availability)
-        late_problems = list(timing.problems)
-        metadata["availability"] = markdown_table(timing.table)
-        late = timing.table.filter((pl.col("check") == "feature_available") & (pl.col("n_violations") > 0))
-        flagged += [f for f in late["column"].to_list() if f not in flagged]
-    metadata["flagged_features"] = ", ".join(flagged) or "none"
-    metadata["availability_problems"] = "\n".join(late_problems) or "none"
-    return dg.AssetCheckResult(passed=audit.passed and not late_problems, metadata=metadata)
+    verdict = audit_targets(targets, to_core(config, LeakageSpec))
+    metadata = {"per_feature": markdown_table(verdict.per_feature)}
+    if verdict.availability is not None:
+        metadata["availability"] = markdown_table(verdict.availability)
+    metadata["flagged_features"] = ", ".join(verdict.flagged_features) or "none"
+    metadata["availability_problems"] = "\n".join(verdict.availability_problems) or "none"
+    return dg.AssetCheckResult(passed=verdict.passed, metadata=metadata)
 
 
 @dg.asset_check(asset=folds, blocking=True, additional_ins={"targets": dg.AssetIn("targets")})
 def folds_leakage_audit(targets: ModellingFrame, folds: FoldPlan) -> dg.AssetCheckResult:
     """Every split re-verified: no shared dates, no train/test label overlap, embargo respected."""
-    audit = verify_splits(targets.dates(), targets.label_end(), list(folds.splits), folds.embargo_days)
+    verdict = audit_folds(targets, folds)
     return dg.AssetCheckResult(
-        passed=audit.passed,
-        metadata={
-            "problems": "\n".join(audit.problems) or "none",
-            "per_fold": markdown_table(audit.table),
-        },
+        passed=verdict.passed,
+        metadata={"problems": "\n".join(verdict.problems) or "none", "per_fold": markdown_table(verdict.per_fold)},
     )

@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from dagster_project.cli import _summarise, execute_research
+from dagster_project.cli.research import _summarise, execute_research
 
 SMALL_MARKET = {"n_assets": 80, "n_days": 420, "seed": 11}
 SMALL_FOLDS = {"folds": {"n_splits": 3, "min_train_days": 200},

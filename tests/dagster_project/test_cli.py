@@ -1,12 +1,14 @@
 """``qf run`` as a user calls it: a panel file in, summary.json out, clear failures."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
 from dagster_project import cli
+from dagster_project.cli import research
 from quant_core.data.synthetic import SyntheticMarketConfig, simulate_market
 
 SMALL_OPS = {"folds": {"n_splits": 2, "min_train_days": 150},
@@ -21,14 +23,14 @@ def panel():
 @pytest.fixture
 def fast_ops(monkeypatch):
     """Keep the CLI's pipeline small: patch the default op config the CLI passes."""
-    original = cli.execute_research
+    original = research.execute_research
 
     def small(*args, **kwargs):
         kwargs["op_config"] = {**SMALL_OPS, **(kwargs.get("op_config") or {})}
         kwargs["quiet"] = True
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(cli, "execute_research", small)
+    monkeypatch.setattr(research, "execute_research", small)
 
 
 def test_qf_run_writes_the_documented_summary(tmp_path, panel, fast_ops):
@@ -47,6 +49,16 @@ def test_qf_run_writes_the_documented_summary(tmp_path, panel, fast_ops):
     assert set(summary["ensemble"]["weights"]) == {"lightgbm", "ridge", "mlp"}
     assert isinstance(summary["ensemble"]["oos_rank_ic_mean"], float)
     assert len(summary["mlflow_run_id"]) == 32
+    # the run's reports live under --out (the shared state dir's copies are overwritten by the next run)
+    reports = out / "reports"
+    for name in ("lightgbm", "ridge", "mlp"):
+        report = Path(summary["models"][name]["report"])
+        assert report == (reports / f"validation_{name}.html").resolve() and report.stat().st_size > 10_000
+        assert "<html" in report.read_text()[:500].lower()
+    listed = {Path(p).name for p in summary["reports"]}
+    assert {"fold_layout.png", "permutation_lightgbm.png", "shap_lightgbm.png", "validation_lightgbm.json",
+            "rank_ic_lightgbm.png"} <= listed
+    assert all(Path(p).parent == reports.resolve() and Path(p).exists() for p in summary["reports"])
 
 
 def test_price_only_panel_gets_point_in_time_price_features(tmp_path, panel, fast_ops):
@@ -76,7 +88,7 @@ def test_a_leaky_feature_blocks_the_graph_and_is_named(tmp_path, panel, fast_ops
     leaky.write_parquet(path)
     out = tmp_path / "out"
     code = cli.main(["--state-dir", str(tmp_path / "state"), "run", "--panel", str(path), "--out", str(out)])
-    assert code == cli.EXIT_BLOCKED
+    assert code == research.EXIT_BLOCKED
     err = capsys.readouterr().err
     assert "leakage audit blocked the graph" in err and "peek" in err
     summary = json.loads((out / "summary.json").read_text())
@@ -99,7 +111,7 @@ def test_bad_panel_exits_2_naming_the_column_and_writes_nothing(tmp_path, panel,
     mutate(panel).write_parquet(path)
     out = tmp_path / "out"
     code = cli.main(["--state-dir", str(tmp_path / "state"), "run", "--panel", str(path), "--out", str(out)])
-    assert code == cli.EXIT_BAD_INPUT
+    assert code == research.EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert str(path) in err and needle in err
     assert not out.exists()
@@ -115,7 +127,7 @@ def test_a_feature_known_after_the_decision_time_blocks_the_graph(tmp_path, pane
     late.write_parquet(path)
     out = tmp_path / "out"
     code = cli.main(["--state-dir", str(tmp_path / "state"), "run", "--panel", str(path), "--out", str(out)])
-    assert code == cli.EXIT_BLOCKED
+    assert code == research.EXIT_BLOCKED
     assert "sig_fast" in capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["leakage"]["flagged_features"] == ["sig_fast"]  # sig_slow was known at the close

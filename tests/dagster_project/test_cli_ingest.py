@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dagster_project.cli_ingest import EXIT_BAD_INPUT, add_ingest_parser, main
+from dagster_project.cli.ingest import EXIT_BAD_INPUT, add_ingest_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,7 +50,7 @@ def test_bad_input_exits_2_with_the_message_on_stderr_and_no_traceback(tmp_path)
                  "--no-great-expectations"]) == 0
     before = _tree(store)
     done = subprocess.run(
-        [sys.executable, "-m", "dagster_project.cli_ingest", str(bad), "--store", str(store),
+        [sys.executable, "-m", "dagster_project.cli.ingest", str(bad), "--store", str(store),
          "--today", "2024-06-30"],
         check=False, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == EXIT_BAD_INPUT == 2

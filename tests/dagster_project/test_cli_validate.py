@@ -8,7 +8,7 @@ import sys
 import polars as pl
 import pytest
 
-from dagster_project.cli_validate import add_validate_parser, cmd_validate
+from dagster_project.cli.validate import add_validate_parser, cmd_validate
 from quant_core.data.synthetic import SyntheticMarketConfig, simulate_market
 
 
@@ -73,7 +73,7 @@ def test_bad_input_exits_2_names_the_problem_and_writes_nothing(inputs, tmp_path
 def test_module_entry_point_does_not_import_dagster(inputs, tmp_path):
     code = (
         "import sys\n"
-        "from dagster_project.cli_validate import main\n"
+        "from dagster_project.cli.validate import main\n"
         f"rc = main(['--signal', {str(inputs / 'signal.csv')!r}, '--returns', "
         f"{str(inputs / 'prices.parquet')!r}, '--out', {str(tmp_path / 'o')!r}])\n"
         "assert rc == 0\n"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from dagster_project.resources.mlflow_tracker import MAX_CURVE_POINTS, RunLogger, _thin_curve
+from quant_registry.runs import MAX_CURVE_POINTS, RunLogger, _thin_curve
 
 
 def test_thin_curve_keeps_first_lowest_highest_last_and_at_most_the_cap():
@@ -77,7 +77,7 @@ def test_mlflow_limits_split_large_batches(logger):
 
 
 def _first_use(uri: str, name: str) -> str:
-    from dagster_project.resources.mlflow_tracker import open_client
+    from quant_registry.client import open_client
 
     client = open_client(uri)
     experiment = client.create_experiment(name)
@@ -92,7 +92,7 @@ def test_fresh_store_opened_by_several_processes_and_threads_at_once(tmp_path):
     import multiprocessing
     from concurrent.futures import ThreadPoolExecutor
 
-    from dagster_project.resources.mlflow_tracker import open_client
+    from quant_registry.client import open_client
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     with multiprocessing.get_context("spawn").Pool(3) as pool:

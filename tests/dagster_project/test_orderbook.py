@@ -17,6 +17,6 @@ def test_orderbook_job_trains_deeplob_on_simulated_books_and_registers_it(tmp_pa
             "deeplob_model": {"config": {"max_epochs": 3}}}})
     assert result.success
     out = result.output_for_node("deeplob_model")
-    metrics = out["metrics"]
+    metrics = out.metrics
     assert metrics["accuracy"] > metrics["majority_class_accuracy"] + 0.05, metrics
-    assert out["model_uri"] == "models:/quantflow-deeplob/1"
+    assert out.model_uri == "models:/quantflow-deeplob/1"

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 from mlflow import MlflowClient
 
-from dagster_project.resources.mlflow_model import load_signal_model
+from quant_registry.pyfunc import load_signal_model
 
 EXPECTED_STEPS = {"feature_snapshots", "targets", "folds", "lightgbm_model", "deep_models",
                   "ridge_model", "validation_report", "shap_values", "deep_shap", "permutation_importance",
@@ -90,7 +90,7 @@ def test_registered_model_is_the_exact_version_and_scores_new_data(research_run)
 def test_validation_report_is_written_and_shap_ranks_planted_signals_first(research_run):
     result = research_run["result"]
     report = result.output_for_node("validation_report")
-    html = Path(report["paths"]["lightgbm"]).read_text()
+    html = report.by_family()["lightgbm"].html_path.read_text()
     assert "Rank IC" in html and "<img" in html
     shap = result.output_for_node("shap_values")
     top4 = set(shap["feature"].head(4).to_list())
@@ -113,8 +113,8 @@ def test_regime_routing_is_fitted_before_its_held_out_dates_and_feeds_scoring(re
     result = research_run["result"]
     routing = result.output_for_node("regime_routing")
     ensemble = result.output_for_node("ensemble_weights")
-    assert str(routing["last_fit_date"]) < ensemble["eval_dates"][0]  # same outer split as the blend
-    table = routing["routing"]
+    assert routing.last_fit_date < ensemble.eval_dates[0]  # same outer split as the blend
+    table = routing.routing
     assert {"regime", "member", "weight", "used"} <= set(table.columns)
     for _, part in table.group_by("regime"):
         assert abs(part["weight"].sum() - 1.0) < 1e-9
@@ -132,16 +132,16 @@ def test_the_routed_ensemble_is_registered_and_scores_the_newest_date_by_its_reg
     result, summary = research_run["result"], research_run["summary"]
     out = result.output_for_node("ensemble_model")
     routing = result.output_for_node("regime_routing")
-    scores = out["scores"]
-    assert scores["date"].unique().to_list() == [out["date"]]
+    scores = out.scores
+    assert scores["date"].unique().to_list() == [out.date]
     # the same combination by hand: this date's regime row of the routing table
-    regime = out["regime"] if out["regime"] in routing["routing"]["regime"].to_list() else "*"
-    weights = {r["member"]: r["weight"] for r in routing["routing"].filter(pl.col("regime") == regime).iter_rows(named=True)}
+    regime = out.regime if out.regime in routing.routing["regime"].to_list() else "*"
+    weights = {r["member"]: r["weight"] for r in routing.routing.filter(pl.col("regime") == regime).iter_rows(named=True)}
     z = {m: (scores[m] - scores[m].mean()) / scores[m].std(ddof=0) for m in weights}
     manual = sum(w * z[m].to_numpy() for m, w in weights.items())
     np.testing.assert_allclose(scores["ensemble"].to_numpy(), manual, rtol=1e-9, atol=1e-12)
-    loaded = load_signal_model(out["model_uri"], summary["mlflow_tracking_uri"])
-    frame = result.output_for_node("feature_snapshots").panel.filter(pl.col("date") == out["date"])
+    loaded = load_signal_model(out.model_uri, summary["mlflow_tracking_uri"])
+    frame = result.output_for_node("feature_snapshots").panel.filter(pl.col("date") == out.date)
     features = list(result.output_for_node("targets").features)
-    pandas_in = frame.select(["date", "asset", *features]).with_columns(pl.lit(out["regime"]).alias("regime")).to_pandas()
+    pandas_in = frame.select(["date", "asset", *features]).with_columns(pl.lit(out.regime).alias("regime")).to_pandas()
     np.testing.assert_allclose(loaded.predict(pandas_in), scores["ensemble"].to_numpy(), rtol=1e-6)

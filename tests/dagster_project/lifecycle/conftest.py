@@ -10,19 +10,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from dagster_project.assets import RESEARCH_ASSETS
-from dagster_project.checks import ALL_CHECKS
-from dagster_project.lifecycle import (
-    LIFECYCLE_ASSETS,
-    LIFECYCLE_CHECKS,
-    LIFECYCLE_JOBS,
-    LIFECYCLE_SENSORS,
-    lifecycle_resources,
-    lifecycle_schedules,
-)
-from dagster_project.lifecycle.jobs import retrain_job
-from dagster_project.resources import MarketDataSource, MlflowTracker, ProjectState
-from dagster_project.schedules import nightly_retrain_schedule
+from dagster_project.definitions import build_definitions
+from dagster_project.resources import MarketDataSource, ProjectState
 from quant_core.data.synthetic import DEFAULT_SIGNALS, SyntheticMarketConfig, simulate_market
 
 N_HISTORY = 300  # business days of history before the live month
@@ -105,20 +94,9 @@ def build_world(state_dir: Path, cooldown_days: int = 15) -> World:
     market = simulate_market(MARKET)
     dates = market.panel["date"].unique().sort().to_list()
     panel_path = state_dir / "research_panel.parquet"
-    resources = {
-        "market_data": MarketDataSource(panel_path=str(panel_path)),
-        "mlflow": MlflowTracker(tracking_uri=tracking_uri, artifact_root=str(state_dir / "mlflow" / "artifacts")),
-        "state": ProjectState(state_dir=str(state_dir)),
-        **lifecycle_resources(state_dir, tracking_uri, retrain_cooldown_days=cooldown_days),
-    }
-    defs = dg.Definitions(
-        assets=RESEARCH_ASSETS + LIFECYCLE_ASSETS,
-        asset_checks=ALL_CHECKS + LIFECYCLE_CHECKS,
-        jobs=LIFECYCLE_JOBS,
-        schedules=[nightly_retrain_schedule(TIMEZONE).with_updated_job(retrain_job), *lifecycle_schedules(TIMEZONE)],
-        sensors=LIFECYCLE_SENSORS,
-        resources=resources,
-    )
+    defs = build_definitions(state_dir=state_dir, tracking_uri=tracking_uri,
+                             market_data=MarketDataSource(panel_path=str(panel_path)), timezone=TIMEZONE,
+                             retrain_cooldown_days=cooldown_days)
     return World(state_dir=state_dir, instance=instance, tracking_uri=tracking_uri, panel=market.panel,
                  history_dates=dates[:N_HISTORY], live_dates=dates[N_HISTORY:N_HISTORY + N_LIVE], defs=defs)
 

@@ -8,10 +8,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dagster_project import cli_models
-from dagster_project.lifecycle import lifecycle_resources
-from dagster_project.resources import MlflowTracker, RunLogger
+from dagster_project.cli import models as cli_models
+from dagster_project.resources import MlflowTracker
 from quant_core.models import RidgeRegressor
+from quant_registry.registry import Registry
+from quant_registry.runs import RunLogger
 
 NAME = "quantflow-ridge"
 
@@ -43,7 +44,7 @@ def store(tmp_path, template, monkeypatch):
     shutil.copy(template, tmp_path / "mlflow.db")
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))  # the CLI re-pins in this instance
-    registry = lifecycle_resources(tmp_path, tracking_uri)["registry"]
+    registry = Registry(tracking_uri=tracking_uri, state_dir=str(tmp_path.resolve()))
     return tmp_path, tracking_uri, registry
 
 

@@ -30,14 +30,14 @@ from dagster._utils.schedules import cron_string_iterator
 from mlflow import MlflowClient
 from scipy import stats
 
-from dagster_project import cli_models
-from dagster_project.lifecycle.sensors import drift_ic_sensor, landing_sensor
-from dagster_project.resources.mlflow_model import load_signal_model
-from dagster_project.resources.mlflow_tracker import (
+from dagster_project.cli import models as cli_models
+from dagster_project.sensors import drift_ic_sensor, landing_sensor
+from quant_registry.lineage import (
     MODEL_CARD_ARTIFACT,
     OOF_ARTIFACT,
     REFERENCE_ARTIFACT,
 )
+from quant_registry.pyfunc import load_signal_model
 
 pytestmark = pytest.mark.slow
 
