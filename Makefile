@@ -64,7 +64,7 @@ mlflow-ui: $(STAMP)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(STATE)/mlflow/mlflow.db --host 127.0.0.1 --port 5000
 
 lint: $(STAMP)
-	$(BIN)/ruff check quant_core dagster_project tests benchmarks
+	$(BIN)/ruff check quant_core quant_registry dagster_project tests benchmarks
 
 clean:
 	rm -rf $(STATE) bench_results

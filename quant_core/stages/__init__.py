@@ -22,7 +22,6 @@ from quant_core.stages.ensemble import (
     RoutedScores,
     RoutingConfig,
     RoutingResult,
-    SignalIC,
     fit_ensembles,
     held_out_ic,
     route_regimes,
@@ -48,6 +47,7 @@ from quant_core.stages.lifecycle import (
     RevalidationSpec,
     revalidate_recipe,
 )
+from quant_core.stages.numbers import SignalIC
 from quant_core.stages.orderbook import (
     BookSource,
     DeepLOBFit,
@@ -71,7 +71,7 @@ from quant_core.stages.train import (
     train_lightgbm,
     train_ridge,
 )
-from quant_core.stages.validate import FamilyReport, OverallIC, ValidationResult, validate_families
+from quant_core.stages.validate import FamilyReport, ValidationResult, validate_families
 
 __all__ = [
     "PANEL_FAMILIES",
@@ -92,7 +92,6 @@ __all__ = [
     "FoldSpec",
     "LeakageSpec",
     "LeakageVerdict",
-    "OverallIC",
     "PermutationConfig",
     "PermutationResult",
     "RealizedICSpec",

@@ -4,7 +4,7 @@ later dates they never saw; the point-in-time regime router; the routed ensemble
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import polars as pl
@@ -25,6 +25,7 @@ from quant_core.ensemble import (
 )
 from quant_core.stages._config import described
 from quant_core.stages.frame import oracle_applies
+from quant_core.stages.numbers import SignalIC
 from quant_core.validation import fold_ic_table
 from quant_core.validation.oracle import oracle_ic_summary
 
@@ -34,7 +35,6 @@ __all__ = [
     "RoutedScores",
     "RoutingConfig",
     "RoutingResult",
-    "SignalIC",
     "fit_ensembles",
     "held_out_ic",
     "route_regimes",
@@ -61,26 +61,6 @@ class RoutingConfig:
     method: BlendMethod = described("ic_weighted", "How members are weighted within each regime")
     outer_test_fraction: float = described(0.3, "Latest share of OOF dates held out (as the blend)")
     min_regime_dates: int = described(20, "A regime with fewer fit dates uses the static blend")
-
-
-@dataclass(frozen=True)
-class SignalIC:
-    """Held-out numbers of one signal (a row of :func:`held_out_ic`)."""
-
-    signal: str
-    ic_mean: float
-    rank_ic_mean: float
-    rank_icir: float
-    t_hac: float
-    p_hac: float
-    n_dates: int
-    row: Mapping[str, Any] = field(repr=False, default_factory=dict)
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> SignalIC:
-        return cls(signal=row["signal"], ic_mean=row["ic_mean"], rank_ic_mean=row["rank_ic_mean"],
-                   rank_icir=row["rank_icir"], t_hac=row["t_hac"], p_hac=row["p_hac"],
-                   n_dates=int(row["n_dates"]), row=dict(row))
 
 
 def held_out_ic(eval_frame: pl.DataFrame, signals: Sequence[str], horizon_days: int) -> pl.DataFrame:

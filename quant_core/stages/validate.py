@@ -14,6 +14,7 @@ import polars as pl
 from quant_core.data.dataset import ModellingFrame
 from quant_core.data.snapshot import FeatureSnapshot
 from quant_core.stages.frame import oracle_applies
+from quant_core.stages.numbers import SignalIC
 from quant_core.validation import (
     build_validation_report,
     ic_plot_png,
@@ -23,28 +24,7 @@ from quant_core.validation import (
 from quant_core.validation.oracle import oracle_ic_summary
 from quant_core.validation.trials import trial_ic_matrix
 
-__all__ = ["FamilyReport", "OverallIC", "ValidationResult", "validate_families"]
-
-
-@dataclass(frozen=True)
-class OverallIC:
-    """The pooled out-of-sample numbers of one signal."""
-
-    ic_mean: float
-    rank_ic_mean: float
-    rank_icir: float
-    t_hac: float
-    p_hac: float
-    n_dates: int
-
-    @classmethod
-    def from_report(cls, report: Mapping[str, Any]) -> OverallIC:
-        rank, pearson = report["rank_ic"], report["ic"]
-        return cls(ic_mean=pearson["mean"], rank_ic_mean=rank["mean"], rank_icir=rank["icir"],
-                   t_hac=rank["t_hac"], p_hac=rank["p_hac"], n_dates=rank["n"])
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+__all__ = ["FamilyReport", "ValidationResult", "validate_families"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +32,7 @@ class FamilyReport:
     """One family's report: the JSON document (``report``), its headline numbers and its files."""
 
     family: str
-    overall: OverallIC
+    overall: SignalIC
     report: Mapping[str, Any] = field(repr=False)
     html_path: Path
     png_path: Path
@@ -102,7 +82,7 @@ def validate_families(snapshot: FeatureSnapshot, frame: ModellingFrame, oofs: Ma
                                          selected_trial=family, **context)
         if model_uris and family in model_uris:
             report["model_uri"] = model_uris[family]
-        overall = OverallIC.from_report(report)
+        overall = SignalIC.from_report(report)
         report["overall"] = overall.to_dict()
         if oracle is not None:
             report["oracle"] = oracle

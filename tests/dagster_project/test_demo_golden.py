@@ -25,6 +25,6 @@ def test_qf_demo_prints_the_golden_table(tmp_path):
     env.pop("QF_MLFLOW_TRACKING_URI", None)
     env.pop("QF_PANEL_PATH", None)
     done = subprocess.run([sys.executable, "-m", "dagster_project.cli", "--state-dir", str(tmp_path / "state"), "demo"],
-                          capture_output=True, text=True, env=env, timeout=900)
+                          check=False, capture_output=True, text=True, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert _table(done.stdout) == GOLDEN.read_text().splitlines()

@@ -1,6 +1,5 @@
 """The whole research graph, materialized in-process on a small synthetic market."""
 
-from pathlib import Path
 
 import numpy as np
 import polars as pl
