@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 # skfolio (CPCV) and pyqlib (IC; it wants pandas 3)
 PEER_VENV := .bench_venv
 QLIB_VENV := .bench_qlib_venv
+CVX_VENV  := .bench_cvx_venv
 export QF_STATE_DIR := $(STATE)
 export DAGSTER_HOME := $(STATE)/dagster
 export MLFLOW_DISABLE_TELEMETRY ?= true
@@ -51,8 +52,16 @@ $(QLIB_VENV)/.installed:
 	$(QLIB_VENV)/bin/python -m pip install --quiet pyqlib==0.9.7 polars==2.1.0
 	touch $@
 
-bench-peers: $(STAMP) $(PEER_VENV)/.installed $(QLIB_VENV)/.installed
+# cvxportfolio (cost model and simulator) wants pandas 3 and cvxpy: a venv of its own
+$(CVX_VENV)/.installed:
+	$(PYTHON) -m venv $(CVX_VENV)
+	$(CVX_VENV)/bin/python -m pip install --quiet cvxportfolio==1.5.1 polars==2.1.0
+	touch $@
+
+bench-peers: $(STAMP) $(PEER_VENV)/.installed $(QLIB_VENV)/.installed $(CVX_VENV)/.installed
 	mkdir -p bench_results
+	$(CVX_VENV)/bin/python benchmarks/peers/cvx_cost_check.py | tee bench_results/peers_cvx_costs.json
+	$(BIN)/python -m pytest -q tests/test_cvxportfolio_peer.py
 	$(PEER_VENV)/bin/python benchmarks/peers/bench_cpcv_vs_skfolio.py | tee bench_results/peers_cpcv.jsonl
 	$(BIN)/python benchmarks/bench_ic.py --qlib-python $(QLIB_VENV)/bin/python | tee bench_results/peers_ic.jsonl
 
