@@ -22,6 +22,7 @@ from quant_core.stages import (
     RevalidationResult,
     RoutingResult,
     ShapResult,
+    TradingBooks,
     ValidationResult,
 )
 from quant_registry.registry import ChampionRef
@@ -38,6 +39,7 @@ __all__ = [
     "RevalidationSummary",
     "RoutingResult",
     "ShapResult",
+    "TradingBooks",
     "TrainedFamilies",
     "TrainedFamily",
     "ValidationResult",

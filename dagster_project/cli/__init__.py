@@ -4,9 +4,10 @@
     qf run --panel PATH --out DIR    the same graph on your panel; writes DIR/summary.json
     qf ingest PATH                   contract-check a panel into the snapshot store
     qf validate --signal --returns   the validation report of any signal file
+    qf backtest --signal|--weights --prices --out DIR   what a book earns after costs
     qf models list|promote|rollback  the model registry, by hand
 
-One module per command group (research, ingest, validate, models); ``instance`` holds the local
+One module per command group (research, ingest, validate, backtest, models); ``instance`` holds the local
 Dagster instance they run against.
 """
 
@@ -21,6 +22,7 @@ from dagster_project.paths import STATE_DIR_ENV
 def build_parser() -> argparse.ArgumentParser:
     import os
 
+    from dagster_project.cli.backtest import add_backtest_parser
     from dagster_project.cli.ingest import add_ingest_parser
     from dagster_project.cli.models import add_models_parser
     from dagster_project.cli.research import add_research_parsers
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_research_parsers(sub)
     add_ingest_parser(sub)
     add_validate_parser(sub)
+    add_backtest_parser(sub)
     add_models_parser(sub)
     return parser
 

@@ -100,6 +100,7 @@ def _summarise(result, defs, wall_s: float) -> dict[str, Any]:
     validation = _output(result, "validation_report")
     ensemble = _output(result, "ensemble_weights")
     routing = _output(result, "regime_routing")
+    trading = _output(result, "pnl_attribution") or _output(result, "portfolio_backtest")
     tracker = defs.resources["mlflow"]
     summary: dict[str, Any] = {
         "success": bool(result.success),
@@ -116,6 +117,7 @@ def _summarise(result, defs, wall_s: float) -> dict[str, Any]:
         "ensemble": None,
         "regime_routing": None,
         "oracle": None,
+        "trading": None,
         "mlflow_run_id": tracker.parent_run_id(result.run_id),
         "mlflow_tracking_uri": tracker.tracking_uri,
     }
@@ -152,7 +154,22 @@ def _summarise(result, defs, wall_s: float) -> dict[str, Any]:
             "static_oos_rank_ic_mean": static.rank_ic_mean,
             "routing": routing.routing.to_dicts(),
         }
+    if trading is not None:
+        summary["trading"] = {}
+        for book in trading.results:
+            s = book.summary()
+            summary["trading"][book.name] = {
+                k: s[k] for k in ("gross_pnl_usd", "net_pnl_usd", "costs_usd", "net_sharpe", "turnover_mean",
+                                  "capacity_aum_usd", "half_sharpe_aum_usd")}
+            if "attribution" in s:
+                summary["trading"][book.name]["attribution"] = s["attribution"]
+            if "netting" in s:
+                summary["trading"][book.name]["netting"] = s["netting"]
     return summary
+
+
+def _usd(value: Any) -> str:
+    return "-" if value is None else f"{value / 1e6:+.2f}M"
 
 
 def _fmt(value: Any) -> str:
@@ -195,6 +212,16 @@ def print_summary(summary: dict[str, Any], state_dir: Path, stream=sys.stdout) -
     if summary["ensemble"]:
         weights = ", ".join(f"{k} {v:.2f}" for k, v in summary["ensemble"]["weights"].items())
         print(f"ensemble weights: {weights}", file=stream)
+    if summary.get("trading"):
+        print("\ntrading (constant AUM, USD): families on out-of-fold dates, ensembles on held-out dates", file=stream)
+        print(f"{'book':<12}{'gross':>10}{'costs':>10}{'net':>10}{'net Sharpe':>12}{'turnover':>10}{'capacity':>12}",
+              file=stream)
+        for name, t in summary["trading"].items():
+            costs = sum(v for v in t["costs_usd"].values() if v is not None)
+            sharpe = "-" if t["net_sharpe"] is None else f"{t['net_sharpe']:+.2f}"
+            capacity = "-" if t["capacity_aum_usd"] is None else f"{t['capacity_aum_usd']:.2g}"
+            print(f"{name:<12}{_usd(t['gross_pnl_usd']):>10}{_usd(costs):>10}{_usd(t['net_pnl_usd']):>10}"
+                  f"{sharpe:>12}{t['turnover_mean']:>10.1%}{capacity:>12}", file=stream)
     print(f"\nDagster run {summary['dagster_run_id']} ({summary['wall_seconds']:.1f} s); "
           f"state in {state_dir / 'dagster'} (open it with `make dev`)", file=stream)
     print(f"MLflow run {summary['mlflow_run_id']} in {summary['mlflow_tracking_uri']} "

@@ -33,7 +33,7 @@ from quant_core.portfolio.construction import WeightsResult
 from quant_core.portfolio.costs import TRADING_DAYS, CostModel, trade_costs
 from quant_core.portfolio.market import MarketData, trailing_mean, trailing_std
 
-__all__ = ["LEDGER_COSTS", "Backtest", "SimulationSpec", "simulate"]
+__all__ = ["LEDGER_COSTS", "Backtest", "SimulationSpec", "cost_inputs", "simulate"]
 
 LEDGER_COSTS = ("spread", "impact", "commission", "borrow")
 
@@ -108,6 +108,16 @@ def _half_spread(market: MarketData, costs: CostModel) -> np.ndarray | float:
     return np.where(np.isfinite(estimate), estimate, costs.half_spread_bps)
 
 
+def cost_inputs(market: MarketData, costs: CostModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Point-in-time ``(sigma_daily, adv_usd, half_spread_bps)`` matrices the costs of a trade at the
+    close of row d are computed from (known before that close)."""
+    sigma = trailing_std(market.returns, costs.vol_window_days)
+    adv = trailing_mean(market.dollar_volume(), costs.adv_window_days) if market.has_volume \
+        else np.full(market.grid.shape, np.nan)
+    half_spread = np.broadcast_to(np.asarray(_half_spread(market, costs), dtype=np.float64), market.grid.shape)
+    return sigma, adv, half_spread
+
+
 def simulate(market: MarketData, weights: WeightsResult, spec: SimulationSpec = SimulationSpec()) -> Backtest:
     """Trade ``weights`` on ``market`` under ``spec``: the daily ledger (see the module docstring)."""
     if weights.grid.shape != market.grid.shape or not np.array_equal(weights.grid.dates, market.grid.dates):
@@ -117,12 +127,8 @@ def simulate(market: MarketData, weights: WeightsResult, spec: SimulationSpec = 
     returns = np.nan_to_num(market.returns)
     close = market.close
     tradable = np.isfinite(close)
-    sigma = trailing_std(market.returns, costs.vol_window_days)
-    adv = trailing_mean(market.dollar_volume(), costs.adv_window_days) if market.has_volume \
-        else np.full(market.grid.shape, np.nan)
+    sigma, adv, half_spread = cost_inputs(market, costs)
     cap = np.where(np.isfinite(adv), costs.max_participation * adv, np.inf)
-    half_spread = _half_spread(market, costs)
-    half_spread = np.broadcast_to(np.asarray(half_spread, dtype=np.float64), market.grid.shape)
     execute = np.zeros(n_dates, dtype=bool)
     execute[spec.lag_days:] = weights.decision[: n_dates - spec.lag_days]
     borrow_rate = costs.borrow_bps_per_year * 1e-4 / TRADING_DAYS

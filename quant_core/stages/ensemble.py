@@ -90,6 +90,9 @@ class EnsembleResult:
     """:func:`held_out_ic` of ``ensemble``, ``stacking`` and every member."""
     eval: Mapping[str, SignalIC]
     oracle_held_out: Mapping[str, float] | None = None
+    signals: pl.DataFrame | None = None
+    """``date, asset, target, <member>..., ensemble, stacking`` on the held-out dates: what a book
+    built from the blend would trade."""
 
     @property
     def ensemble(self) -> SignalIC:
@@ -116,7 +119,7 @@ def fit_ensembles(snapshot: FeatureSnapshot, frame: ModellingFrame, oofs: Mappin
     return EnsembleResult(method=config.method, outer_test_fraction=config.outer_test_fraction,
                           weights=dict(blend.weights), fit_dates=tuple(blend.fit_dates),
                           eval_dates=tuple(blend.eval_dates), table=table, eval=_by_signal(table),
-                          oracle_held_out=oracle)
+                          oracle_held_out=oracle, signals=eval_frame)
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ class RoutingResult:
     table: pl.DataFrame
     by_regime: pl.DataFrame
     eval: Mapping[str, SignalIC]
+    signals: pl.DataFrame | None = None
+    """``date, asset, target, <member>..., ensemble, static`` on the held-out dates."""
 
     @property
     def routed(self) -> SignalIC:
@@ -160,7 +165,7 @@ def route_regimes(snapshot: FeatureSnapshot, frame: ModellingFrame, oofs: Mappin
     by_regime = ic_by_regime(result.eval_frame, signals, regimes.select(["date", "regime"]))
     return RoutingResult(detector_name=config.detector, detector=detector, last_fit_date=last_fit,
                          regimes=regimes, routing=result.routing, table=table, by_regime=by_regime,
-                         eval=_by_signal(table))
+                         eval=_by_signal(table), signals=result.eval_frame)
 
 
 @dataclass(frozen=True)

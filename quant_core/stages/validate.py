@@ -55,12 +55,14 @@ class ValidationResult:
 
 def validate_families(snapshot: FeatureSnapshot, frame: ModellingFrame, oofs: Mapping[str, pl.DataFrame],
                       regimes: pl.DataFrame, reports_dir: str | Path,
-                      model_uris: Mapping[str, str] | None = None) -> ValidationResult:
+                      model_uris: Mapping[str, str] | None = None,
+                      trading_html: Mapping[str, str] | None = None) -> ValidationResult:
     """Build, and write under ``reports_dir``, the report of each family's OOF predictions.
 
     ``oofs`` maps family to its out-of-fold frame (``date, asset, fold, prediction, target``), in
     the order the run trained them; every family is a trial of the deflated Sharpe and PBO.
-    ``regimes`` (``date, regime``) adds the stability-by-regime table.
+    ``regimes`` (``date, regime``) adds the stability-by-regime table; ``trading_html`` (family ->
+    HTML of its backtest) the Trading section.
     """
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +93,8 @@ def validate_families(snapshot: FeatureSnapshot, frame: ModellingFrame, oofs: Ma
         js = reports_dir / f"validation_{family}.json"
         rank_ic = pooled_ic_series(oof)
         png_bytes = ic_plot_png(rank_ic, title=f"{family}: out-of-sample Rank IC")
-        write_html_report(report, rank_ic, html, ic_png=png_bytes)
+        write_html_report(report, rank_ic, html, ic_png=png_bytes,
+                          trading_html=(trading_html or {}).get(family))
         png.write_bytes(png_bytes)
         js.write_text(json.dumps(report, indent=2, default=str))
         reports.append(FamilyReport(family=family, overall=overall, report=report, html_path=html,

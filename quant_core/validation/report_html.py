@@ -311,13 +311,14 @@ def _multiple_testing_section(r: dict) -> list[str]:
 
 
 def write_html_report(report: dict, ic_frame: pl.DataFrame | None, path: str | os.PathLike,
-                      ic_png: bytes | None = None) -> Path:
+                      ic_png: bytes | None = None, trading_html: str | None = None) -> Path:
     """Write ``report`` (from :func:`build_validation_report`) as one self-contained HTML file.
 
     ``ic_frame`` is the per-date Rank IC (``date, ic``) to plot, e.g.
     ``pooled_ic_series(oof)``; ``None`` omits the plot. ``ic_png`` is that plot already
     rendered by :func:`ic_plot_png` (a caller that also shows it elsewhere renders it once).
-    Images are inline base64 PNGs. The file is written to a temporary sibling and moved into
+    ``trading_html`` (what the signal earns after costs, from ``quant_core.portfolio.report``)
+    becomes the report's Trading section. Images are inline base64 PNGs. The file is written to a temporary sibling and moved into
     place atomically.
     """
     path = Path(path)
@@ -352,6 +353,8 @@ def write_html_report(report: dict, ic_frame: pl.DataFrame | None, path: str | o
     parts += _stability_section(r)
     parts += _diagnostics_section(r)
     parts += _multiple_testing_section(r)
+    if trading_html:
+        parts += ["<h2>Trading: what the signal earns after costs</h2>", trading_html]
     parts.append("</body></html>")
     _write_atomic(path, "\n".join(parts))
     return path

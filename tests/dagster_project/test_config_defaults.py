@@ -20,6 +20,7 @@ from dagster_project.assets.research.explain import DeepShapConfig, PermutationC
 from dagster_project.assets.research.folds import FoldConfig
 from dagster_project.assets.research.models import LightGBMConfig, RidgeConfig
 from dagster_project.assets.research.targets import TargetConfig
+from dagster_project.assets.research.trading import AttributionConfig, TradingConfig
 from dagster_project.checks.contracts import ContractCheckConfig
 from dagster_project.checks.leakage import LeakageAuditConfig
 from dagster_project.checks.promotion import GateConfig
@@ -47,6 +48,8 @@ CORE_OF = {
     DriftConfig: stages.DriftSpec,
     RealizedICConfig: stages.RealizedICSpec,
     RevalidationConfig: stages.RevalidationSpec,
+    TradingConfig: stages.TradingSpec,
+    AttributionConfig: stages.FactorSpec,
 }
 # config classes whose one field's default is a constant beside them, not a stage setting
 NO_CORE_SPEC = {"ChampionConfig"}  # family = PRODUCTION_FAMILY (assets/lifecycle/promotion.py)

@@ -3,13 +3,14 @@
 
 import numpy as np
 import polars as pl
+import pytest
 from mlflow import MlflowClient
 
 from quant_registry.pyfunc import load_signal_model
 
 EXPECTED_STEPS = {"feature_snapshots", "targets", "folds", "lightgbm_model", "deep_models",
                   "ridge_model", "validation_report", "shap_values", "deep_shap", "permutation_importance",
-                  "ensemble_weights", "regime_routing", "ensemble_model"}
+                  "ensemble_weights", "regime_routing", "ensemble_model", "portfolio_backtest", "pnl_attribution"}
 
 
 def test_every_asset_materializes_and_every_check_passes(research_run):
@@ -58,7 +59,8 @@ def test_mlflow_holds_one_parent_run_with_nested_asset_and_fold_runs(research_ru
     children = client.search_runs([experiment], f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
     by_asset = {r.data.tags["dagster.asset_key"]: r for r in children}
     assert set(by_asset) == {"lightgbm_model", "ridge_model", "deep_models", "deep_shap", "validation_report", "shap_values",
-                             "permutation_importance", "ensemble_weights", "regime_routing", "ensemble_model"}
+                             "permutation_importance", "ensemble_weights", "regime_routing", "ensemble_model",
+                             "portfolio_backtest", "pnl_attribution"}
     for run in children:
         assert run.data.tags["data_version"] == summary["data"]["data_version"]
     lgb_run = by_asset["lightgbm_model"]
@@ -144,3 +146,23 @@ def test_the_routed_ensemble_is_registered_and_scores_the_newest_date_by_its_reg
     features = list(result.output_for_node("targets").features)
     pandas_in = frame.select(["date", "asset", *features]).with_columns(pl.lit(out.regime).alias("regime")).to_pandas()
     np.testing.assert_allclose(loaded.predict(pandas_in), scores["ensemble"].to_numpy(), rtol=1e-6)
+
+
+def test_every_family_and_ensemble_is_traded_and_attributed(research_run):
+    result, summary = research_run["result"], research_run["summary"]
+    trading = summary["trading"]
+    assert set(trading) == {"lightgbm", "ridge", "mlp", "blend", "stacking", "routed"}
+    for name, book in trading.items():
+        costs = book["costs_usd"]
+        assert set(costs) == {"spread", "impact", "commission", "borrow"}
+        assert book["net_pnl_usd"] == pytest.approx(book["gross_pnl_usd"] - sum(costs.values()), rel=1e-9), name
+        assert book["gross_pnl_usd"] > 0, name  # the planted signals earn before costs
+        gross = book["attribution"]["gross"]
+        assert gross["total"] == pytest.approx(book["gross_pnl_usd"], rel=1e-9)
+        assert gross["total"] == pytest.approx(gross["market"] + gross["sector"] + gross["style"] + gross["specific"])
+    netting = trading["blend"]["netting"]
+    assert netting["combined_costs_usd"] <= netting["separate_costs_usd"] + 1e-6  # opposing trades net out
+    books = result.output_for_node("pnl_attribution")
+    html = result.output_for_node("validation_report").by_family()["lightgbm"].html_path.read_text()
+    assert "Trading: what the signal earns after costs" in html and "Implementation shortfall" in html
+    assert books.by_name()["lightgbm"].attribution is not None

@@ -8,25 +8,28 @@ from dagster_project.types import (
     FeatureSnapshot,
     ModellingFrame,
     RoutingResult,
+    TradingBooks,
     TrainedFamilies,
     TrainedFamily,
     ValidationResult,
     members_of,
     oofs_of,
 )
+from quant_core.portfolio.report import trading_section
 from quant_core.stages import validate_families
 
 
 @dg.asset(group_name="research")
 def validation_report(context: dg.AssetExecutionContext, feature_snapshots: FeatureSnapshot,
                       targets: ModellingFrame, lightgbm_model: TrainedFamily, ridge_model: TrainedFamily,
-                      deep_models: TrainedFamilies, regime_routing: RoutingResult, mlflow: MlflowTracker,
-                      state: ProjectState) -> dg.Output:
+                      deep_models: TrainedFamilies, regime_routing: RoutingResult, pnl_attribution: TradingBooks,
+                      mlflow: MlflowTracker, state: ProjectState) -> dg.Output:
     """OOS IC, decay, stability, quantiles, diagnostics and multiple-testing per family, as HTML and JSON."""
     families = members_of(lightgbm_model, ridge_model, deep_models)
     result: ValidationResult = validate_families(
         feature_snapshots, targets, oofs_of(lightgbm_model, ridge_model, deep_models), regime_routing.regimes,
-        state.reports_dir, model_uris={f.family: f.model_uri for f in families})
+        state.reports_dir, model_uris={f.family: f.model_uri for f in families},
+        trading_html={r.name: trading_section(r.name, r.summary(), {}) for r in pnl_attribution.results})
     table = result.summary_table()
     with mlflow.asset_run(context, targets.data_version) as run:
         for report in result.reports:

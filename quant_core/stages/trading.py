@@ -1,0 +1,361 @@
+"""Stage: what a signal earns after it is traded. A long-short book from the signal, the daily
+ledger gross -> net, the attribution of gross and net PnL to factors, the capacity curve, and
+the cost members of an ensemble save by trading one combined book."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from quant_core.portfolio.capacity import DEFAULT_AUM_GRID_USD, capacity_curve, capacity_points
+from quant_core.portfolio.construction import (
+    ConstructionSpec,
+    WeightsResult,
+    build_weights,
+    weights_from_frame,
+)
+from quant_core.portfolio.costs import CostModel
+from quant_core.portfolio.ledger import LEDGER_COSTS, Backtest, SimulationSpec, simulate
+from quant_core.portfolio.market import MarketData
+from quant_core.stages._config import described
+
+__all__ = [
+    "FactorSpec",
+    "TradingBooks",
+    "TradingResult",
+    "TradingSpec",
+    "attribute_books",
+    "backtest_book",
+    "ensemble_netting",
+    "research_factor_model",
+    "research_market",
+    "trade_research_books",
+    "write_trading_report",
+]
+
+
+@dataclass(frozen=True)
+class TradingSpec:
+    """Book construction, execution and costs of a backtest, flat (one run-config section)."""
+
+    aum_usd: float = described(1e8, "Constant capital (USD)")
+    lag_days: int = described(1, "Trading days from the decision close to the execution close (0 = same close)")
+    adjustment_rate: float = described(1.0, "Share of the gap to the target traded at each execution")
+    scheme: Literal["rank", "zscore"] = described("rank", "Cross-sectional rank (centred) or z-score of the signal")
+    quantile: float | None = described(None, "Only the top and bottom quantile, equally weighted; None = all names")
+    dollar_neutral: bool = described(True, "Long dollars equal short dollars")
+    beta_neutral: bool = described(False, "No exposure to the market (betas point-in-time)")
+    sector_neutral: bool = described(False, "No net exposure to any sector")
+    gross_leverage: float = described(1.0, "Long plus short dollars over AUM")
+    max_weight: float = described(0.05, "Largest |weight| of one name (fraction of AUM)")
+    max_adv_fraction: float | None = described(None, "Largest position as a fraction of trailing dollar volume")
+    half_spread_bps: float = described(2.0, "Half the bid-ask spread (bps of traded dollars)")
+    spread_estimator: Literal["fixed", "corwin_schultz"] = described(
+        "fixed", "'fixed' or 'corwin_schultz' (per asset and day from high/low; the fixed value where missing)")
+    commission_bps: float = described(0.5, "Commission (bps of traded dollars)")
+    commission_per_share_usd: float = described(0.0, "Commission per share (USD)")
+    impact_coef: float = described(1.0, "Square-root impact coefficient")
+    borrow_bps_per_year: float = described(30.0, "Borrow fee on short dollars (bps a year)")
+    max_participation: float = described(0.1, "Largest trade as a share of trailing average dollar volume")
+    capacity_grid_usd: tuple[float, ...] = described(DEFAULT_AUM_GRID_USD, "AUM levels of the capacity curve (USD)")
+
+    def construction(self) -> ConstructionSpec:
+        return ConstructionSpec(scheme=self.scheme, quantile=self.quantile, dollar_neutral=self.dollar_neutral,
+                                beta_neutral=self.beta_neutral, sector_neutral=self.sector_neutral,
+                                gross_leverage=self.gross_leverage, max_weight=self.max_weight,
+                                max_adv_fraction=self.max_adv_fraction)
+
+    def simulation(self) -> SimulationSpec:
+        costs = CostModel(half_spread_bps=self.half_spread_bps, commission_bps=self.commission_bps,
+                          commission_per_share_usd=self.commission_per_share_usd, impact_coef=self.impact_coef,
+                          borrow_bps_per_year=self.borrow_bps_per_year, max_participation=self.max_participation,
+                          spread_estimator=self.spread_estimator)
+        return SimulationSpec(aum_usd=self.aum_usd, lag_days=self.lag_days, adjustment_rate=self.adjustment_rate,
+                              costs=costs)
+
+
+@dataclass(frozen=True)
+class TradingResult:
+    """One book: ledger, attribution (gross and net), capacity curve and its points."""
+
+    name: str
+    backtest: Backtest
+    attribution: Any | None  # quant_core.portfolio.attribution.Attribution
+    net_attribution: pl.DataFrame | None
+    capacity: pl.DataFrame
+    capacity_points: Mapping[str, float | None]
+    max_residual_exposure: float = 0.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The numbers ``qf backtest`` and ``summary.json`` report (USD unless named otherwise)."""
+        totals = self.backtest.totals()
+        daily = self.backtest.daily
+        out: dict[str, Any] = {
+            "pnl_usd": totals,
+            "gross_pnl_usd": totals["gross"], "net_pnl_usd": totals["net"],
+            "costs_usd": {c: totals[c] for c in LEDGER_COSTS},
+            "sharpe": {"gross": self.backtest.sharpe("gross"), "net": self.backtest.sharpe("net")},
+            "net_sharpe": self.backtest.sharpe("net"),
+            "turnover_mean": self.backtest.turnover_mean(),
+            "unfilled_usd": float(daily["unfilled_usd"].sum()),
+            "breakeven_half_spread_bps": _breakeven_half_spread_bps(totals, float(daily["traded_usd"].sum())),
+            "shortfall_usd": {"delay": float(daily["delay"].sum()), **{c: totals[c] for c in ("spread", "impact",
+                              "commission")}, "opportunity": float(daily["opportunity"].sum())},
+            "capacity_aum_usd": self.capacity_points.get("capacity_aum_usd"),
+            "half_sharpe_aum_usd": self.capacity_points.get("half_sharpe_aum_usd"),
+            "capacity": self.capacity.to_dicts(),
+            "max_residual_exposure": self.max_residual_exposure,
+            **dict(self.extra),
+        }
+        if self.attribution is not None:
+            out["attribution"] = {"gross": _column_sums(self.attribution.daily),
+                                  "net": _column_sums(self.net_attribution)}
+        return out
+
+
+def _breakeven_half_spread_bps(totals: Mapping[str, float], traded_usd: float) -> float | None:
+    """The half spread (bps) at which the book stops paying: net PnL = 0 with every other cost as charged."""
+    if traded_usd <= 0:
+        return None
+    before_spread = totals["gross"] - totals["impact"] - totals["commission"] - totals["borrow"]
+    return before_spread / (traded_usd * 1e-4)
+
+
+def _column_sums(frame: pl.DataFrame) -> dict[str, float]:
+    return {c: float(frame[c].sum()) for c in frame.columns if c != "date" and frame.schema[c].is_numeric()}
+
+
+def backtest_book(market: MarketData, book: WeightsResult | pl.DataFrame, spec: TradingSpec = TradingSpec(),
+                  factor_model: Any | None = None, name: str = "book", kind: Literal["signal", "weights"] = "signal",
+                  column: str | None = None) -> TradingResult:
+    """Backtest a signal (``date, asset, signal``) or a weight file (``date, asset, weight``).
+
+    The book is rebuilt at each AUM of the capacity grid when its caps depend on dollar volume.
+    With ``factor_model`` (``quant_core.portfolio.factors.FactorModel``) gross and net PnL are
+    attributed to its factors; net alpha (specific minus costs) then defines capacity.
+    """
+    from quant_core.portfolio.attribution import attribute_net, attribute_pnl
+
+    construction = spec.construction()
+
+    def weights_at(aum: float) -> WeightsResult:
+        if isinstance(book, WeightsResult):
+            return book
+        if kind == "weights":
+            return weights_from_frame(book, market, column or "weight")
+        return build_weights(book, market, construction, aum_usd=aum, column=column or "signal")
+
+    weights = weights_at(spec.aum_usd)
+    backtest = simulate(market, weights, spec.simulation())
+    attribution = net = None
+    specific = None
+    if factor_model is not None:
+        attribution = attribute_pnl(market.grid, backtest.held_usd, market.returns, factor_model)
+        net = attribute_net(attribution, {c: backtest.column(c) for c in LEDGER_COSTS})
+
+        def specific(held: np.ndarray) -> np.ndarray:
+            return attribute_pnl(market.grid, held, market.returns, factor_model).daily["specific"].to_numpy()
+
+    depends_on_aum = kind == "signal" and not isinstance(book, WeightsResult) and construction.max_adv_fraction
+    curve = capacity_curve(market, weights_at if depends_on_aum else weights, spec.simulation(),
+                           spec.capacity_grid_usd, specific_pnl=specific)
+    return TradingResult(name=name, backtest=backtest, attribution=attribution, net_attribution=net,
+                         capacity=curve, capacity_points=capacity_points(curve),
+                         max_residual_exposure=weights.max_residual_exposure)
+
+
+def ensemble_netting(market: MarketData, member_signals: Mapping[str, pl.DataFrame], member_weights: Mapping[str, float],
+                     spec: TradingSpec = TradingSpec(), column: str = "signal") -> dict[str, float]:
+    """What one combined book ``sum_m w_m * book_m`` saves against its members traded separately.
+
+    Separately, each member's trades reach the market on their own: per asset and day the buys of
+    all members add up to one buy order and the sells to one sell order, each paying spread,
+    commission and impact on its own size, and each member pays borrow on its own shorts. Combined,
+    opposing trades cross inside the book (one net order) and opposing positions offset (less
+    short to borrow). The difference is the netting saving; it is never negative.
+    """
+    from quant_core.portfolio.costs import trade_costs
+    from quant_core.portfolio.ledger import cost_inputs
+
+    construction, simulation = spec.construction(), spec.simulation()
+    books = {m: build_weights(s, market, construction, spec.aum_usd, column) for m, s in member_signals.items()}
+    total_w = sum(abs(w) for w in member_weights.values()) or 1.0
+    shares = {m: member_weights[m] / total_w for m in books}
+    combined_w = sum(shares[m] * books[m].weights for m in books)
+    decision = np.logical_or.reduce([b.decision for b in books.values()])
+    together = simulate(market, WeightsResult(grid=market.grid, weights=combined_w, decision=decision), simulation)
+    buys = np.zeros(market.grid.shape)
+    sells = np.zeros(market.grid.shape)
+    borrow = 0.0
+    for m, b in books.items():
+        alone = simulate(market, WeightsResult(grid=market.grid, weights=shares[m] * b.weights, decision=b.decision),
+                         simulation)
+        buys += np.maximum(alone.trades_usd, 0.0)
+        sells += np.maximum(-alone.trades_usd, 0.0)
+        borrow += float(alone.daily["borrow"].sum())
+    sigma, adv, half_spread = cost_inputs(market, simulation.costs)
+    separate = borrow
+    for flow in (buys, sells):
+        c = trade_costs(flow, market.close, sigma, adv, half_spread, simulation.costs)
+        separate += float(np.nansum(c.spread) + np.nansum(c.commission) + np.nansum(c.impact))
+    combined = sum(together.totals()[c] for c in LEDGER_COSTS)
+    return {"combined_costs_usd": combined, "separate_costs_usd": separate, "saved_usd": separate - combined,
+            "saved_share": (separate - combined) / separate if separate > 0 else 0.0}
+
+
+def write_trading_report(results: Sequence[TradingResult], out_dir: str | Path) -> dict[str, Path]:
+    """Per book: ``<name>_daily.parquet`` (every ledger column), the three plots and one HTML page
+    with all books (``trading.html``); ``trading.json`` with every summary. Files are written to a
+    temporary name and renamed."""
+    from quant_core.portfolio.plots import attribution_plot_png, capacity_plot_png, pnl_plot_png
+    from quant_core.portfolio.report import trading_html
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    pngs: dict[str, dict[str, bytes]] = {}
+    for result in results:
+        _atomic_bytes(out / f"{result.name}_daily.parquet", _parquet_bytes(result.backtest.daily))
+        paths[f"{result.name}_daily"] = out / f"{result.name}_daily.parquet"
+        images = {"pnl": pnl_plot_png(result.backtest.daily, result.name),
+                  "capacity": capacity_plot_png(result.capacity, result.capacity_points, result.name)}
+        if result.attribution is not None:
+            summary = result.summary()["attribution"]
+            images["attribution"] = attribution_plot_png(_components(summary["gross"]), _components(summary["net"]),
+                                                         result.name)
+        for kind, png in images.items():
+            _atomic_bytes(out / f"trading_{kind}_{result.name}.png", png)
+            paths[f"{kind}_{result.name}"] = out / f"trading_{kind}_{result.name}.png"
+        pngs[result.name] = images
+    summaries = {r.name: r.summary() for r in results}
+    _atomic_bytes(out / "trading.json", json.dumps(_finite(summaries), indent=2, default=str).encode())
+    _atomic_bytes(out / "trading.html", trading_html(summaries, pngs).encode())
+    paths["json"], paths["html"] = out / "trading.json", out / "trading.html"
+    return paths
+
+
+def _components(sums: Mapping[str, float]) -> dict[str, float]:
+    keep = ("market", "sector", "style", "specific", "spread", "impact", "commission", "borrow")
+    return {k: v for k, v in sums.items() if k in keep}
+
+
+def _parquet_bytes(frame: pl.DataFrame) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _atomic_bytes(path: Path, payload: bytes) -> None:
+    import os
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(payload)
+    os.replace(tmp, path)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class TradingBooks:
+    """The books of one research run: each family on its out-of-fold predictions, the static blend,
+    the ridge stack and the routed ensemble on their held-out dates, and the blend's netting saving."""
+
+    market: MarketData
+    results: tuple[TradingResult, ...]
+    signals: Mapping[str, pl.DataFrame]
+    spec: TradingSpec
+    netting: Mapping[str, float] = field(default_factory=dict)
+
+    def by_name(self) -> dict[str, TradingResult]:
+        return {r.name: r for r in self.results}
+
+
+def research_market(panel: pl.DataFrame) -> MarketData:
+    """The price columns of a research panel on a grid (the snapshot passed its contract)."""
+    from quant_core.portfolio.market import market_data
+
+    keep = [c for c in ("date", "asset", "close", "high", "low", "volume", "sector") if c in panel.columns]
+    return market_data(panel.select(keep), "feature snapshot")
+
+
+def _as_signal(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``date, asset, signal``: one value per key (a row tested by several folds gets their mean)."""
+    return frame.group_by(["date", "asset"]).agg(pl.col(column).mean().alias("signal")).sort(["date", "asset"])
+
+
+def trade_research_books(panel: pl.DataFrame, oofs: Mapping[str, pl.DataFrame], ensemble: Any, routing: Any,
+                         spec: TradingSpec = TradingSpec()) -> TradingBooks:
+    """Backtest every family on its OOF predictions and the ensembles on their held-out dates.
+
+    ``ensemble`` is a :class:`~quant_core.stages.ensemble.EnsembleResult`, ``routing`` a
+    :class:`~quant_core.stages.ensemble.RoutingResult`. Capacity here is where the net PnL
+    reaches zero; :func:`attribute_books` refines it to net alpha.
+    """
+    market = research_market(panel)
+    signals = {family: _as_signal(oof, "prediction") for family, oof in oofs.items()}
+    signals["blend"] = _as_signal(ensemble.signals, "ensemble")
+    signals["stacking"] = _as_signal(ensemble.signals, "stacking")
+    signals["routed"] = _as_signal(routing.signals, "ensemble")
+    results = tuple(backtest_book(market, s, spec, name=name) for name, s in signals.items())
+    members = {m: _as_signal(ensemble.signals, m) for m in ensemble.weights}
+    netting = ensemble_netting(market, members, ensemble.weights, spec)
+    results = tuple(replace_extra(r, {"netting": netting}) if r.name == "blend" else r for r in results)
+    return TradingBooks(market=market, results=results, signals=signals, spec=spec, netting=netting)
+
+
+def replace_extra(result: TradingResult, extra: Mapping[str, Any]) -> TradingResult:
+    from dataclasses import replace
+
+    return replace(result, extra={**result.extra, **extra})
+
+
+def attribute_books(books: TradingBooks, factor_model: Any) -> TradingBooks:
+    """Every book's gross and net PnL attributed to ``factor_model``'s factors, and its capacity
+    re-measured as the AUM where net alpha (specific PnL minus costs) reaches zero."""
+    results = tuple(
+        replace_extra(backtest_book(books.market, books.signals[r.name], books.spec, factor_model=factor_model,
+                                    name=r.name), r.extra)
+        for r in books.results)
+    return TradingBooks(market=books.market, results=results, signals=books.signals, spec=books.spec,
+                        netting=books.netting)
+
+
+@dataclass(frozen=True)
+class FactorSpec:
+    """Where the attribution's factor returns come from."""
+
+    factors_path: str = described(
+        "", "Kenneth French daily CSV of factor returns; empty = estimated from the panel by daily "
+        "cross-sectional regression (market beta, sectors, size, momentum, volatility)")
+    beta_window_days: int = described(252, "Trailing days of the point-in-time loadings")
+
+
+def research_factor_model(market: MarketData, spec: FactorSpec = FactorSpec()) -> Any:
+    """The factor model a run attributes with: from ``spec.factors_path`` or estimated from the panel."""
+    from quant_core.portfolio.factors import (
+        estimate_factor_model,
+        factor_model_from_returns,
+        read_french_daily,
+    )
+
+    if spec.factors_path:
+        return factor_model_from_returns(read_french_daily(spec.factors_path), market,
+                                         window_days=spec.beta_window_days)
+    return estimate_factor_model(market, beta_window_days=spec.beta_window_days)
