@@ -36,7 +36,7 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-bench: $(STAMP) $(QLIB_VENV)/.installed
+bench: $(STAMP) $(QLIB_VENV)/.installed $(CVX_VENV)/.installed
 	mkdir -p bench_results
 	$(BIN)/python -m benchmarks.run --out bench_results/bench.json
 

@@ -30,6 +30,10 @@ def _json_doc(cmd: list[str]) -> dict:
     return json.loads(out.stdout[out.stdout.index("{"):])
 
 
+# cvxportfolio's venv, built by `make bench-peers` (the backtest is compared with its simulator)
+CVX_PYTHON = Path(__file__).resolve().parent.parent / ".bench_cvx_venv" / "bin" / "python"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="bench_results/bench.json")
@@ -49,6 +53,9 @@ def main(argv: list[str] | None = None) -> None:
         "lifecycle": _json_doc([py, "-m", "benchmarks.bench_lifecycle", *pipeline_size]),
         "models": _json_lines([py, "benchmarks/bench_models.py",
                                *(["--n-assets", "60", "--n-days", "150"] if args.quick else [])]),
+        "backtest": _json_doc([py, "-m", "benchmarks.bench_backtest",
+                               *(["--n-assets", "200", "--n-days", "300"] if args.quick else []),
+                               *(["--cvx-python", str(CVX_PYTHON)] if CVX_PYTHON.exists() else [])]),
         "total_seconds": None,
     }
     results["total_seconds"] = round(time.time() - started, 1)

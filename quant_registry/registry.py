@@ -244,6 +244,7 @@ class RegistryOperations:
             "quantflow.gate.champion_version": champion_version or "none",
             "quantflow.gate.checks": json.dumps(decision.get("checks", {}), sort_keys=True),
             **{f"quantflow.gate.{k}": v for k, v in comparison.items()},
+            **{f"quantflow.gate.net.{k}": v for k, v in (decision.get("net_comparison") or {}).items()},
         })
         return self.audit({"action": f"gate_{verdict}", "model": name, "from_version": champion_version,
                            "to_version": version, "actor": "promotion_gate", "source": "gate",

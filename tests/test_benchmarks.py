@@ -19,5 +19,7 @@ def test_bench_runner_writes_json_with_every_section(tmp_path):
     full = graph["full_demo_graph"]
     assert set(full["direct_stage_seconds"]) >= {"deep_models", "validation_report", "shap_values",
                                                  "permutation_importance", "regime_routing"}
+    backtest = result["backtest"]
+    assert backtest["capacity_grid_points"] == 9 and backtest["seconds"]["ledger"] > 0
     assert {r["name"].split("(")[0] for r in result["splits"]} == {
         "WalkForward", "PurgedKFold", "CombinatorialPurgedKFold"}

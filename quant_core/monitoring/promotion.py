@@ -215,6 +215,8 @@ class PromotionPolicy:
         "description": "Fewest common out-of-sample dates a comparison may rest on"})
     min_improvement: float = field(default=0.0, metadata={
         "description": "Smallest mean Rank IC gain worth a switch"})
+    require_net_improvement: bool = field(default=False, metadata={
+        "description": "Also require a higher net-of-cost daily PnL of the challenger's book (paired HAC test)"})
     required_checks: tuple[str, ...] = REQUIRED_CHECKS
 
     def __post_init__(self) -> None:
@@ -222,6 +224,39 @@ class PromotionPolicy:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
         if self.min_common_dates < 2:
             raise ValueError(f"min_common_dates must be >= 2, got {self.min_common_dates}")
+
+
+@dataclass(frozen=True)
+class PairedNetComparison:
+    """Paired test of the challenger's net-of-cost daily PnL against the champion's, both traded
+    as the same kind of book on their common out-of-sample rows."""
+
+    n_dates: int
+    champion_net_pnl_usd: float
+    challenger_net_pnl_usd: float
+    diff_mean_usd: float
+    t_hac: float
+    p_value: float
+    hac_lags: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def paired_net_test(champion_net: np.ndarray, challenger_net: np.ndarray, horizon_days: int = 1) -> PairedNetComparison:
+    """One-sided HAC test of ``mean(challenger_net - champion_net) > 0`` over aligned daily PnL."""
+    diff = np.asarray(challenger_net, dtype=np.float64) - np.asarray(champion_net, dtype=np.float64)
+    n = diff.size
+    lags = newey_west_lags(max(n, 1), horizon_days)
+    if n >= 2 and np.std(diff) > 0:
+        t_hac, p_two_sided = hac_t_stat(diff, lags)
+        p_value = one_sided_p(t_hac, p_two_sided, upper=True)
+    else:
+        t_hac = p_value = math.nan
+    return PairedNetComparison(n_dates=n, champion_net_pnl_usd=float(np.sum(champion_net)),
+                               challenger_net_pnl_usd=float(np.sum(challenger_net)),
+                               diff_mean_usd=float(diff.mean()) if n else math.nan, t_hac=float(t_hac),
+                               p_value=float(p_value), hac_lags=lags)
 
 
 @dataclass(frozen=True)
@@ -234,9 +269,11 @@ class PromotionDecision:
     failed_checks: tuple[str, ...]
     missing_checks: tuple[str, ...]
     comparison: PairedICComparison | None
+    net: PairedNetComparison | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "net_comparison": None if self.net is None else self.net.to_dict(),
             "promote": self.promote,
             "reason": self.reason,
             "checks": dict(self.checks),
@@ -250,6 +287,7 @@ def decide_promotion(
     comparison: PairedICComparison | None,
     checks: Mapping[str, bool],
     policy: PromotionPolicy | None = None,
+    net: PairedNetComparison | None = None,
 ) -> PromotionDecision:
     """Apply the promotion rules in order; the first that fails rejects the challenger.
 
@@ -257,7 +295,11 @@ def decide_promotion(
     2. with no champion (``comparison is None``) the challenger is promoted;
     3. at least ``min_common_dates`` common out-of-sample dates;
     4. ``diff_mean > min_improvement``;
-    5. one-sided HAC ``p_value < alpha``.
+    5. one-sided HAC ``p_value < alpha``;
+    6. with ``require_net_improvement``: the challenger's book earns more net of costs than the
+       champion's on the same dates (one-sided HAC ``p < alpha`` on the daily net PnL difference).
+
+    ``net`` is recorded in the decision whether or not it is required.
     """
     policy = policy or PromotionPolicy()
     checks = {str(k): bool(v) for k, v in checks.items()}
@@ -265,7 +307,7 @@ def decide_promotion(
     missing = tuple(c for c in policy.required_checks if c not in checks)
 
     def decision(promote: bool, reason: str) -> PromotionDecision:
-        return PromotionDecision(promote, reason, checks, failed, missing, comparison)
+        return PromotionDecision(promote, reason, checks, failed, missing, comparison, net)
 
     if failed or missing:
         parts = []
@@ -287,6 +329,13 @@ def decide_promotion(
     if not c.p_value < policy.alpha:
         return decision(False, f"gain {c.diff_mean:+.4f} is not significant: HAC t = {c.t_hac:.2f}, "
                                f"one-sided p = {c.p_value:.4f} >= alpha {policy.alpha:g}")
+    if policy.require_net_improvement:
+        if net is None:
+            return decision(False, "the net-of-cost test is required but could not be run")
+        if not (net.diff_mean_usd > 0 and net.p_value < policy.alpha):
+            return decision(False, f"Rank IC gain {c.diff_mean:+.4f} is significant, but net of costs the "
+                                   f"challenger's book earns {net.diff_mean_usd:+,.0f} USD a day more than the "
+                                   f"champion's (HAC t = {net.t_hac:.2f}, one-sided p = {net.p_value:.4f})")
     return decision(True, f"challenger Rank IC {c.challenger_rank_ic:+.4f} > champion "
                           f"{c.champion_rank_ic:+.4f} on {c.n_dates} common dates "
                           f"(HAC t = {c.t_hac:.2f}, one-sided p = {c.p_value:.4f})")

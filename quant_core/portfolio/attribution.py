@@ -28,7 +28,7 @@ import polars as pl
 from quant_core.portfolio.factors import GROUPS, RESERVED_COLUMNS, FactorModel
 from quant_core.portfolio.market import Grid
 
-__all__ = ["Attribution", "attribute_net", "attribute_pnl", "brinson"]
+__all__ = ["Attribution", "attribute_net", "attribute_pnl", "brinson", "specific_pnl"]
 
 
 def _clean(x: np.ndarray) -> np.ndarray:
@@ -84,8 +84,16 @@ def _legs(held: np.ndarray, r: np.ndarray, model: FactorModel, f: np.ndarray):
     total = (held * r).sum(axis=1)
     exposure = np.zeros((held.shape[0], len(model.names)))
     for j, n in enumerate(model.names):  # a loop over factors; each is vectorised over assets
-        exposure[:, j] = (held * _clean(model.loadings[n])).sum(axis=1)
+        exposure[:, j] = np.einsum("da,da->d", held, model.filled_loadings[n])
     return total, exposure, exposure * f
+
+
+def specific_pnl(held_usd: np.ndarray, returns: np.ndarray, model: FactorModel) -> np.ndarray:
+    """The daily specific (alpha) PnL alone: total minus every factor's PnL, as in
+    :func:`attribute_pnl`'s ``specific`` column, without the legs, groups and frames (the
+    capacity grid needs only this, at every AUM)."""
+    total, _, pnl = _legs(_clean(held_usd), _clean(returns), model, _clean(model.factor_returns))
+    return total - pnl.sum(axis=1)
 
 
 def _frame(dates: np.ndarray, model: FactorModel, total: np.ndarray, pnl: np.ndarray) -> pl.DataFrame:

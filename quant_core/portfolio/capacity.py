@@ -67,6 +67,8 @@ def _crossing(aum: np.ndarray, values: np.ndarray, level: float) -> float | None
 def capacity_points(curve: pl.DataFrame) -> dict[str, float | None]:
     """``half_sharpe_aum_usd`` (net Sharpe at half its smallest-AUM value) and
     ``capacity_aum_usd`` (net alpha, else net PnL, reaches zero); None when the grid never gets there."""
+    if curve.height == 0:
+        return {"half_sharpe_aum_usd": None, "capacity_aum_usd": None, "net_sharpe_at_smallest_aum": None}
     aum = curve["aum_usd"].to_numpy()
     sharpe = curve["net_sharpe"].to_numpy()
     start = sharpe[0]

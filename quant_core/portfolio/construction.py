@@ -119,6 +119,10 @@ def _project(w: np.ndarray, constraints: list[np.ndarray], active: np.ndarray) -
     """``w`` minus its least-squares fit on the constraint columns, over the active names."""
     if not constraints:
         return w
+    if len(constraints) == 1 and np.all(constraints[0] == 1.0):  # dollar neutral only: demean
+        n = active.sum(axis=1, keepdims=True)
+        mean = np.where(active, w, 0.0).sum(axis=1, keepdims=True) / np.maximum(n, 1)
+        return np.where(active & (n >= 2), w - mean, w)
     out = w.copy()
     for d in range(w.shape[0]):
         ok = active[d]

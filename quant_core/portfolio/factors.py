@@ -17,6 +17,8 @@ Two ways to get one:
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +86,12 @@ class FactorModel:
         if len(set(shapes.values())) > 1 or any(len(v) != 2 or v[0] != f.shape[0] for v in shapes.values()):
             raise ValueError(f"every loading must be one (n_dates={f.shape[0]}, n_assets) shape, got {shapes}")
         object.__setattr__(self, "names", names)
+
+    @functools.cached_property
+    def filled_loadings(self) -> dict[str, np.ndarray]:
+        """The loadings with NaN as 0 (how attribution reads them), computed once per model: the
+        capacity grid attributes the same model at every AUM."""
+        return {n: np.where(np.isfinite(x), x, 0.0) for n, x in self.loadings.items()}
 
     @property
     def shape(self) -> tuple[int, int] | None:
@@ -179,16 +187,18 @@ def estimate_factor_model(
         groups[name] = "style"
 
     names = tuple(loadings)
-    stack = np.stack([loadings[n] for n in names], axis=-1)  # (n_dates, n_assets, k)
     f = np.full((n_dates, len(names)), np.nan)
-    for d in range(n_dates):
-        x = stack[d]
+    for d in range(n_dates):  # one day's (assets x factors) matrix at a time, never the 3-D stack
+        x = np.column_stack([loadings[n][d] for n in names])
         cols = np.isfinite(x).any(axis=0)
         rows = np.isfinite(r[d]) & np.isfinite(x[:, cols]).all(axis=1)
         k = int(cols.sum())
         if k == 0 or rows.sum() < k + 2:
             continue
-        f[d, cols] = np.linalg.lstsq(x[rows][:, cols], r[d, rows], rcond=None)[0]
+        # the normal equations (k x k): the same least-squares slopes as on the (assets x k)
+        # matrix, an order of magnitude cheaper; lstsq keeps a rank-deficient day well defined
+        xs = x[rows][:, cols]
+        f[d, cols] = np.linalg.lstsq(xs.T @ xs, xs.T @ r[d, rows], rcond=None)[0]
     return FactorModel(names=names, groups=groups, loadings=loadings, factor_returns=f)
 
 

@@ -34,19 +34,22 @@ class Grid:
 
     @classmethod
     def of(cls, frame: pl.DataFrame) -> Grid:
-        dates = np.unique(frame["date"].to_numpy().astype("datetime64[D]"))
-        assets = np.unique(frame["asset"].cast(pl.String).to_numpy().astype(str))
+        dates = np.unique(frame["date"].unique().to_numpy().astype("datetime64[D]"))
+        assets = np.sort(frame["asset"].cast(pl.String).unique().to_numpy().astype(str))
         return cls(dates=dates, assets=assets)
 
     def positions(self, frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Row indices, column indices and a mask of the frame's rows that fall on the grid."""
         dates = frame["date"].to_numpy().astype("datetime64[D]")
-        assets = frame["asset"].cast(pl.String).to_numpy().astype(str)
         rows = np.searchsorted(self.dates, dates)
-        cols = np.searchsorted(self.assets, assets)
-        ok = (rows < self.dates.size) & (cols < self.assets.size)
-        ok[ok] &= (self.dates[rows[ok]] == dates[ok]) & (self.assets[cols[ok]] == assets[ok])
-        return rows, cols, ok
+        ok = rows < self.dates.size
+        ok[ok] &= self.dates[rows[ok]] == dates[ok]
+        # assets through a join on a small lookup table: a string searchsorted over every row is slow
+        lookup = pl.DataFrame({"asset": self.assets, "_col": np.arange(self.assets.size, dtype=np.int64)})
+        cols = frame.select(pl.col("asset").cast(pl.String)).join(lookup, on="asset", how="left",
+                                                                   maintain_order="left")["_col"]
+        ok &= cols.is_not_null().to_numpy()
+        return rows, cols.fill_null(0).to_numpy(), ok
 
     def matrix(self, frame: pl.DataFrame, column: str, fill: float = np.nan) -> np.ndarray:
         """``frame[column]`` laid out on the grid (``fill`` where a pair is absent)."""
@@ -155,20 +158,34 @@ def market_data(prices: pl.DataFrame, source: str = "prices") -> MarketData:
             raise DataContractError(source, column, f"column '{column}' is present (found {prices.columns[:12]})")
     if prices.schema["date"] != pl.Date:
         prices = prices.with_columns(pl.col("date").cast(pl.Date, strict=False))
-    dup = pl.struct(["date", "asset"]).is_duplicated()
-    if prices.select(dup.any()).item():
-        raise DataContractError(source, "date, asset", "each (date, asset) appears once",
-                                example_rows(prices, dup, ["date", "asset", "close"]))
     bad = pl.col("close").is_null() | ~pl.col("close").cast(pl.Float64).is_finite() | (pl.col("close") <= 0)
     if prices.select(bad.any()).item():
         raise DataContractError(source, "close", "values are finite and > 0",
                                 example_rows(prices, bad, ["date", "asset", "close"]))
+    for column in ("date", "asset"):
+        if prices[column].null_count():
+            raise DataContractError(source, column, "has no missing values",
+                                    example_rows(prices, pl.col(column).is_null(), ["date", "asset", "close"]))
     grid = Grid.of(prices)
-    close = grid.matrix(prices, "close")
+    rows, cols, _ = grid.positions(prices)  # every row is on the grid it was built from
+    flat = rows * grid.assets.size + cols
+    counts = np.bincount(flat, minlength=grid.shape[0] * grid.shape[1])
+    if (counts > 1).any():  # one pass of integer counting instead of a hash of every (date, asset)
+        dup = pl.Series(counts[flat] > 1)
+        raise DataContractError(source, "date, asset", "each (date, asset) appears once",
+                                example_rows(prices.with_columns(dup.alias("_dup")), pl.col("_dup"),
+                                             ["date", "asset", "close"]))
+
+    def laid_out(column: str) -> np.ndarray:
+        out = np.full(grid.shape, np.nan)
+        out.ravel()[flat] = prices[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        return out
+
+    close = laid_out("close")
     prev = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
     with np.errstate(invalid="ignore", divide="ignore"):
         returns = close / prev - 1.0
-    optional = {c: grid.matrix(prices, c) if c in prices.columns else np.full(grid.shape, np.nan)
+    optional = {c: laid_out(c) if c in prices.columns else np.full(grid.shape, np.nan)
                 for c in ("high", "low", "volume")}
     sector = np.full(grid.assets.size, "", dtype=object)
     if "sector" in prices.columns:

@@ -33,6 +33,7 @@ __all__ = [
     "attribute_books",
     "backtest_book",
     "ensemble_netting",
+    "paired_net_pnl",
     "research_factor_model",
     "research_market",
     "trade_research_books",
@@ -141,7 +142,7 @@ def backtest_book(market: MarketData, book: WeightsResult | pl.DataFrame, spec: 
     With ``factor_model`` (``quant_core.portfolio.factors.FactorModel``) gross and net PnL are
     attributed to its factors; net alpha (specific minus costs) then defines capacity.
     """
-    from quant_core.portfolio.attribution import attribute_net, attribute_pnl
+    from quant_core.portfolio.attribution import attribute_net, attribute_pnl, specific_pnl
 
     construction = spec.construction()
 
@@ -161,7 +162,7 @@ def backtest_book(market: MarketData, book: WeightsResult | pl.DataFrame, spec: 
         net = attribute_net(attribution, {c: backtest.column(c) for c in LEDGER_COSTS})
 
         def specific(held: np.ndarray) -> np.ndarray:
-            return attribute_pnl(market.grid, held, market.returns, factor_model).daily["specific"].to_numpy()
+            return specific_pnl(held, market.returns, factor_model)
 
     depends_on_aum = kind == "signal" and not isinstance(book, WeightsResult) and construction.max_adv_fraction
     curve = capacity_curve(market, weights_at if depends_on_aum else weights, spec.simulation(),
@@ -359,3 +360,24 @@ def research_factor_model(market: MarketData, spec: FactorSpec = FactorSpec()) -
         return factor_model_from_returns(read_french_daily(spec.factors_path), market,
                                          window_days=spec.beta_window_days)
     return estimate_factor_model(market, beta_window_days=spec.beta_window_days)
+
+
+def paired_net_pnl(panel: pl.DataFrame, champion_oof: pl.DataFrame, challenger_oof: pl.DataFrame,
+                   spec: TradingSpec = TradingSpec(), horizon_days: int = 1) -> Any:
+    """Both models' out-of-fold predictions traded as the same book on their common rows, and a
+    paired one-sided HAC test of the challenger's higher daily net PnL (what the promotion gate
+    records beside its Rank IC test)."""
+    from dataclasses import replace
+
+    from quant_core.monitoring.promotion import paired_net_test
+
+    champion = _as_signal(champion_oof, "prediction")
+    challenger = _as_signal(challenger_oof, "prediction")
+    common = champion.select(["date", "asset"]).join(challenger.select(["date", "asset"]), on=["date", "asset"])
+    if common.height == 0:
+        return paired_net_test(np.empty(0), np.empty(0), horizon_days)
+    market = research_market(panel)
+    quick = replace(spec, capacity_grid_usd=())
+    nets = [backtest_book(market, s.join(common, on=["date", "asset"]), quick).backtest for s in (champion, challenger)]
+    active = nets[0]._active() | nets[1]._active()
+    return paired_net_test(nets[0].column("net")[active], nets[1].column("net")[active], horizon_days)

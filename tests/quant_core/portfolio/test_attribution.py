@@ -195,3 +195,19 @@ def test_brinson_segment_not_held_and_bad_weights():
     np.testing.assert_allclose(out["allocation"].to_numpy(), [0.025, 0.025], atol=1e-15)
     with pytest.raises(ValueError, match=r"benchmark_weights must be finite and sum to 1.*sum 0.9"):
         brinson([1.0, 0.0], [0.5, 0.4], [0.1, 0.1], [0.1, 0.1])
+
+
+def test_specific_pnl_alone_equals_the_attributions_specific_column():
+    import numpy as np
+
+    from quant_core.data.synthetic import SyntheticMarketConfig, simulate_market
+    from quant_core.portfolio.attribution import attribute_pnl, specific_pnl
+    from quant_core.portfolio.factors import estimate_factor_model
+    from quant_core.portfolio.market import market_data
+
+    panel = simulate_market(SyntheticMarketConfig(n_assets=40, n_days=320, seed=2)).panel
+    market = market_data(panel.select(["date", "asset", "close", "volume", "sector"]))
+    model = estimate_factor_model(market)
+    held = np.random.default_rng(0).normal(0, 1e4, market.grid.shape)
+    expected = attribute_pnl(market.grid, held, market.returns, model).daily["specific"].to_numpy()
+    np.testing.assert_allclose(specific_pnl(held, market.returns, model), expected, rtol=1e-12, atol=1e-9)
