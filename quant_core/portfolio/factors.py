@@ -18,7 +18,6 @@ Two ways to get one:
 from __future__ import annotations
 
 import functools
-
 import re
 from dataclasses import dataclass
 from pathlib import Path
