@@ -47,7 +47,8 @@ def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--neutralize", default="dollar", help="comma list of dollar, beta, sector ('' = none)")
     parser.add_argument("--max-weight", type=float, default=0.05, help="largest |weight| of one name")
     parser.add_argument("--factors", default=None,
-                        help="Kenneth French daily CSV of factor returns (default: factors estimated from the panel)")
+                        help="Kenneth French daily CSV(s) of factor returns, comma-separated (e.g. the three "
+                             "factors and momentum); default: factors estimated from the panel")
     parser.set_defaults(func=cmd_backtest)
     return parser
 
@@ -119,15 +120,9 @@ def _fmt(value) -> str:
 
 
 def _factor_model(market, factors_path: str | None):
-    from quant_core.portfolio.factors import (
-        estimate_factor_model,
-        factor_model_from_returns,
-        read_french_daily,
-    )
+    from quant_core.stages.trading import FactorSpec, research_factor_model
 
-    if factors_path:
-        return factor_model_from_returns(read_french_daily(factors_path), market)
-    return estimate_factor_model(market)
+    return research_factor_model(market, FactorSpec(factors_path=factors_path or ""))
 
 
 def main(argv: list[str] | None = None) -> int:

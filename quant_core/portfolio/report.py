@@ -56,6 +56,20 @@ def trading_section(name: str, summary: Mapping[str, Any], pngs: Mapping[str, by
         table = (f"<table><thead><tr><th>component</th><th>gross</th><th>net</th></tr></thead>"
                  f"<tbody>{rows}{costs}</tbody></table>")
         parts += ["<h3>Attribution (USD)</h3>", table]
+        long, short = summary["attribution"].get("long", {}), summary["attribution"].get("short", {})
+        if long:
+            legs = "".join(f"<tr><td>{k}</td><td>{_usd(long.get(k))}</td><td>{_usd(short.get(k))}</td></tr>"
+                           for k in names)
+            parts += ["<h3>Long and short legs, gross (USD)</h3>",
+                      (f"<table><thead><tr><th>component</th><th>long</th><th>short</th></tr></thead>"
+                       f"<tbody>{legs}</tbody></table>")]
+        timing = summary["attribution"].get("tilt_timing", {})
+        if timing:
+            rows = "".join(f"<tr><td>{g}</td><td>{_usd(timing.get(f'{g}_tilt'))}</td>"
+                           f"<td>{_usd(timing.get(f'{g}_timing'))}</td></tr>" for g in ("market", "sector", "style"))
+            parts += ["<h3>Tilt (average exposure) and timing (its variation), gross (USD)</h3>",
+                      (f"<table><thead><tr><th>group</th><th>tilt</th><th>timing</th></tr></thead>"
+                       f"<tbody>{rows}</tbody></table>")]
     if "netting" in summary:
         n = summary["netting"]
         parts.append(_table([("members traded separately", _usd(n["separate_costs_usd"])),

@@ -117,7 +117,10 @@ class TradingResult:
         }
         if self.attribution is not None:
             out["attribution"] = {"gross": _column_sums(self.attribution.daily),
-                                  "net": _column_sums(self.net_attribution)}
+                                  "net": _column_sums(self.net_attribution),
+                                  "long": _column_sums(self.attribution.long_daily),
+                                  "short": _column_sums(self.attribution.short_daily),
+                                  "tilt_timing": _column_sums(self.attribution.tilt_timing)}
         return out
 
 
@@ -348,16 +351,27 @@ class FactorSpec:
     beta_window_days: int = described(252, "Trailing days of the point-in-time loadings")
 
 
+def read_french_factors(paths: str) -> pl.DataFrame:
+    """One or several Kenneth French daily files (comma-separated paths, e.g. the three factors and
+    momentum), joined on the dates they all cover; a repeated column (RF) is kept once."""
+    from quant_core.portfolio.factors import read_french_daily
+
+    frames = [read_french_daily(p.strip()) for p in paths.split(",") if p.strip()]
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.join(frame.select(["date", *[c for c in frame.columns if c not in out.columns]]), on="date")
+    return out.sort("date")
+
+
 def research_factor_model(market: MarketData, spec: FactorSpec = FactorSpec()) -> Any:
     """The factor model a run attributes with: from ``spec.factors_path`` or estimated from the panel."""
     from quant_core.portfolio.factors import (
         estimate_factor_model,
         factor_model_from_returns,
-        read_french_daily,
     )
 
     if spec.factors_path:
-        return factor_model_from_returns(read_french_daily(spec.factors_path), market,
+        return factor_model_from_returns(read_french_factors(spec.factors_path), market,
                                          window_days=spec.beta_window_days)
     return estimate_factor_model(market, beta_window_days=spec.beta_window_days)
 

@@ -91,7 +91,8 @@ def test_bad_input_exits_2_naming_the_file_and_column_and_writes_nothing(files, 
 def test_the_real_sp500_panel_with_fama_french_factors(tmp_path):
     panel_path = SHARED / "sp500_daily_2013_2018.parquet"
     factors = SHARED / "fama_french" / "F-F_Research_Data_Factors_daily.CSV"
-    if not panel_path.exists() or not factors.exists():
+    momentum = SHARED / "fama_french" / "F-F_Momentum_Factor_daily.CSV"
+    if not panel_path.exists() or not factors.exists() or not momentum.exists():
         pytest.skip(f"real data absent: {SHARED} (see ../shared/data/README.md)")
     panel = pl.read_parquet(panel_path)
     closes = panel.select(["date", "asset", "close", "high", "low", "volume", "sector"])
@@ -103,7 +104,7 @@ def test_the_real_sp500_panel_with_fama_french_factors(tmp_path):
     signal.write_parquet(tmp_path / "reversal.parquet")
     out = tmp_path / "real"
     code = main(["backtest", "--signal", str(tmp_path / "reversal.parquet"), "--prices", str(tmp_path / "prices.parquet"),
-                 "--out", str(out), "--neutralize", "dollar,beta", "--factors", str(factors)])
+                 "--out", str(out), "--neutralize", "dollar,beta", "--factors", f"{factors},{momentum}"])
     assert code == 0
     result = json.loads((out / "backtest.json").read_text())
     gross = result["attribution"]["gross"]
@@ -111,3 +112,7 @@ def test_the_real_sp500_panel_with_fama_french_factors(tmp_path):
     # the beta-neutral book's market PnL is small next to what the book turns over day to day
     assert abs(gross["market"]) < 0.25 * float(np.abs(daily["gross"].to_numpy()).sum())
     assert gross["total"] == pytest.approx(gross["market"] + gross["style"] + gross["specific"] + gross.get("sector", 0.0))
+    assert {"Mkt-RF", "SMB", "HML", "Mom"} <= set(gross)  # both files' factors, joined on their dates
+    legs = result["attribution"]
+    assert legs["long"]["market"] > 10 * abs(gross["market"])  # each leg carries the market; they cancel
+    assert legs["long"]["total"] + legs["short"]["total"] == pytest.approx(gross["total"])
