@@ -89,6 +89,137 @@ def run(n_assets: int, n_days: int) -> dict:
     }
 
 
+# --- peer comparison: the same positions through cvxportfolio's MarketSimulator -----------------------------
+
+PEER_SCRIPT = Path(__file__).parent / "peers" / "bench_backtest_vs_cvxportfolio.py"
+PEER_SUBSET = (100, 250)  # cvxportfolio is slow: it runs on (at most) this many assets x days
+
+
+def peer_panel(n_assets: int, n_days: int, seed: int = 7, every: int = 5,
+               first_decision: int = 20) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Random-walk prices whose dollar volume (close x shares) is constant in time per asset, and a
+    random dollar-neutral book decided every ``every`` days from ``first_decision`` on.
+
+    Constant dollar volume makes the realised dollar volume of a trade day (cvxportfolio's ``V`` in
+    simulation) equal to the trailing mean (ours); the first decision waits for the 20-day windows,
+    and the last execution (lag 1) is two days before the end: cvxportfolio never simulates the
+    last period."""
+    rng = np.random.default_rng(seed)
+    dates = np.arange(np.datetime64("2015-01-01"), np.datetime64("2015-01-01") + int(n_days * 1.5) + 7)
+    dates = dates[np.is_busday(dates)][:n_days]
+    returns = rng.normal(0.0002, 0.018, (n_days, n_assets)) + rng.normal(0, 0.008, (n_days, 1))
+    close = 50 * np.exp(np.cumsum(returns, axis=0))
+    dollar_volume = rng.lognormal(16.5, 1.0, (1, n_assets))
+    assets = np.array([f"A{i:04d}" for i in range(n_assets)])
+    long = {"date": np.repeat(dates, n_assets), "asset": np.tile(assets, n_days)}
+    prices = pl.DataFrame({**long, "close": close.ravel(), "volume": (dollar_volume / close).ravel()}
+                          ).with_columns(pl.col("date").cast(pl.Date))
+    rows = np.arange(first_decision, n_days - 2, every)
+    w = rng.standard_normal((rows.size, n_assets))
+    w -= w.mean(axis=1, keepdims=True)
+    w /= np.abs(w).sum(axis=1, keepdims=True)
+    weights = pl.DataFrame({"date": np.repeat(dates[rows], n_assets), "asset": np.tile(assets, rows.size),
+                            "weight": w.ravel()}).with_columns(pl.col("date").cast(pl.Date))
+    return prices, weights
+
+
+def peer_spec(n_assets: int):
+    """Every cost piece cvxportfolio reproduces (spread, commission per dollar and per share, square-root
+    impact, borrow) and a participation cap that binds on some trades."""
+    from quant_core.portfolio.costs import CostModel
+    from quant_core.portfolio.ledger import SimulationSpec
+
+    return SimulationSpec(aum_usd=5e5 * n_assets, lag_days=1, adjustment_rate=1.0,
+                          costs=CostModel(half_spread_bps=2.0, commission_bps=0.5, commission_per_share_usd=0.005,
+                                          impact_coef=1.0, borrow_bps_per_year=30.0, max_participation=0.1))
+
+
+def peer_case(n_assets: int, n_days: int):
+    """``(market, weights, spec)`` of the comparison on our side."""
+    from quant_core.portfolio.construction import weights_from_frame
+    from quant_core.portfolio.market import market_data
+
+    prices, weights = peer_panel(n_assets, n_days)
+    market = market_data(prices)
+    return market, weights_from_frame(weights, market), peer_spec(n_assets)
+
+
+def write_peer_inputs(path: Path, market, backtest) -> None:
+    """What the peer script needs, as plain arrays: the panel, our point-in-time sigma and adv, the
+    ledger's filled trades, held positions and daily columns, and the cost parameters."""
+    from quant_core.portfolio.ledger import cost_inputs
+
+    spec = backtest.spec
+    sigma, adv, _ = cost_inputs(market, spec.costs)
+    daily = {c: backtest.column(c) for c in ("gross", "spread", "commission", "impact", "borrow", "net")}
+    c = spec.costs
+    np.savez(path, dates=market.grid.dates.astype(np.int64), assets=market.grid.assets.astype(str),
+             close=market.close, dollar_volume=market.dollar_volume(), sigma=sigma, adv=adv,
+             trades_usd=backtest.trades_usd, held_usd=backtest.held_usd, **daily,
+             aum_usd=spec.aum_usd, half_spread_bps=c.half_spread_bps, commission_bps=c.commission_bps,
+             commission_per_share_usd=c.commission_per_share_usd, impact_coef=c.impact_coef,
+             borrow_bps_per_year=c.borrow_bps_per_year)
+
+
+def _best_seconds(fn, repeat: int) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def run_peer(cvx_python: str, inputs: Path, n_assets: int, n_days: int, timing: bool = True,
+             timeout: float = 1800) -> dict:
+    cmd = [str(cvx_python), str(PEER_SCRIPT), "--inputs", str(inputs), "--n-assets", str(n_assets),
+           "--n-days", str(n_days), *([] if timing else ["--no-timing"])]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent,
+                         timeout=timeout)
+    return json.loads(out.stdout[out.stdout.index("{"):])
+
+
+def cvxportfolio_comparison(cvx_python: str, n_assets: int, n_days: int,
+                            subset: tuple[int, int] = PEER_SUBSET, repeat: int = 3) -> dict:
+    """Our ledger and cvxportfolio's simulator on the same positions: equal costs, and the speed ratio
+    on the same subset (measured) and at ``n_assets x n_days`` (cvxportfolio's time extrapolated)."""
+    import tempfile
+
+    from quant_core.portfolio.ledger import simulate
+
+    sub_assets, sub_days = min(subset[0], n_assets), min(subset[1], n_days)
+    market, weights, spec = peer_case(sub_assets, sub_days)
+    backtest = simulate(market, weights, spec)
+    ours_subset = _best_seconds(lambda: simulate(market, weights, spec), repeat)
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = Path(tmp) / "peer_inputs.npz"
+        write_peer_inputs(inputs, market, backtest)
+        peer = run_peer(cvx_python, inputs, n_assets, n_days)
+    full_market, full_weights, full_spec = peer_case(n_assets, n_days)
+    ours_full = _best_seconds(lambda: simulate(full_market, full_weights, full_spec), max(1, repeat - 1))
+    timing = peer["timing"]
+    measured = next(r for r in timing["runs"] if r["n_assets"] == sub_assets)
+    extrapolated = timing["full_size"]["extrapolated_seconds"]
+    return {
+        "max_rel_cost_diff": peer["max_rel_diff"],
+        "costs_equal_to_1e-6": peer["max_rel_diff"] <= 1e-6,
+        "subset": {"n_assets": sub_assets, "n_days": sub_days,
+                   "ours_seconds": round(ours_subset, 5),
+                   "ours_seconds_per_day": ours_subset / sub_days,
+                   "ours_seconds_per_asset_day": ours_subset / (sub_days * sub_assets),
+                   "cvxportfolio_seconds": measured["backtest_seconds"],
+                   "cvxportfolio_seconds_per_simulated_day": measured["seconds_per_simulated_day"],
+                   "cvxportfolio_seconds_per_asset_day": measured["seconds_per_asset_day"],
+                   "speedup_measured": measured["backtest_seconds"] / ours_subset},
+        "full": {"n_assets": n_assets, "n_days": n_days, "ours_seconds": round(ours_full, 3),
+                 "cvxportfolio_seconds_extrapolated": round(extrapolated, 1),
+                 "speedup_extrapolated": extrapolated / ours_full,
+                 "cvxportfolio_seconds_lower_bound": round(timing["full_size"]["lower_bound_seconds"], 1),
+                 "speedup_lower_bound": timing["full_size"]["lower_bound_seconds"] / ours_full},
+        "cvxportfolio": peer,
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-assets", type=int, default=3000)
@@ -96,11 +227,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--cvx-python", default=None, help="python of the cvxportfolio venv (peer comparison)")
     args = parser.parse_args(argv)
     result = run(args.n_assets, args.n_days)
-    peer = Path(__file__).parent / "peers" / "bench_backtest_vs_cvxportfolio.py"
-    if args.cvx_python and Path(args.cvx_python).exists() and peer.exists():
-        out = subprocess.run([args.cvx_python, str(peer), "--n-assets", str(args.n_assets), "--n-days", str(args.n_days)],
-                             capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
-        result["cvxportfolio"] = json.loads(out.stdout[out.stdout.index("{"):])
+    if args.cvx_python and Path(args.cvx_python).exists() and PEER_SCRIPT.exists():
+        result["cvxportfolio"] = cvxportfolio_comparison(args.cvx_python, args.n_assets, args.n_days)
     print(json.dumps(result, indent=2))
     return result
 

@@ -8,7 +8,7 @@ from dagster_project.schedules import nightly_retrain_schedule
 RESEARCH = {"feature_snapshots", "targets", "folds", "lightgbm_model", "ridge_model", "deep_models",
             "validation_report",
             "shap_values", "deep_shap", "permutation_importance", "ensemble_weights", "regime_routing",
-            "ensemble_model"}
+            "ensemble_model", "portfolio_backtest", "pnl_attribution"}
 ORDERBOOK = {"orderbook_snapshots", "deeplob_model"}
 LIFECYCLE = {"challenger_model", "champion_model", "champion_revalidation", "daily_snapshot", "live_scores",
              "drift_report", "realized_ic"}
