@@ -98,25 +98,30 @@ PEER_SUBSET = (100, 250)  # cvxportfolio is slow: it runs on (at most) this many
 def peer_panel(n_assets: int, n_days: int, seed: int = 7, every: int = 5,
                first_decision: int = 20) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Random-walk prices whose dollar volume (close x shares) is constant in time per asset, and a
-    random dollar-neutral book decided every ``every`` days from ``first_decision`` on.
+    persistent random dollar-neutral book (AR(1) scores) decided every ``every`` days from
+    ``first_decision`` on.
 
     Constant dollar volume makes the realised dollar volume of a trade day (cvxportfolio's ``V`` in
     simulation) equal to the trailing mean (ours); the first decision waits for the 20-day windows,
-    and the last execution (lag 1) is two days before the end: cvxportfolio never simulates the
-    last period."""
+    and the last execution (lag 1) is at least two days before the end: cvxportfolio never
+    simulates the last period."""
     rng = np.random.default_rng(seed)
     dates = np.arange(np.datetime64("2015-01-01"), np.datetime64("2015-01-01") + int(n_days * 1.5) + 7)
     dates = dates[np.is_busday(dates)][:n_days]
     returns = rng.normal(0.0002, 0.018, (n_days, n_assets)) + rng.normal(0, 0.008, (n_days, 1))
     close = 50 * np.exp(np.cumsum(returns, axis=0))
-    dollar_volume = rng.lognormal(16.5, 1.0, (1, n_assets))
+    dollar_volume = rng.lognormal(16.0, 1.2, (1, n_assets))
     assets = np.array([f"A{i:04d}" for i in range(n_assets)])
     long = {"date": np.repeat(dates, n_assets), "asset": np.tile(assets, n_days)}
     prices = pl.DataFrame({**long, "close": close.ravel(), "volume": (dollar_volume / close).ravel()}
                           ).with_columns(pl.col("date").cast(pl.Date))
     rows = np.arange(first_decision, n_days - 2, every)
-    w = rng.standard_normal((rows.size, n_assets))
-    w -= w.mean(axis=1, keepdims=True)
+    scores = np.empty((rows.size, n_assets))
+    score = rng.standard_normal(n_assets)
+    for k in range(rows.size):
+        score = 0.9 * score + np.sqrt(1 - 0.9**2) * rng.standard_normal(n_assets)
+        scores[k] = score
+    w = scores - scores.mean(axis=1, keepdims=True)
     w /= np.abs(w).sum(axis=1, keepdims=True)
     weights = pl.DataFrame({"date": np.repeat(dates[rows], n_assets), "asset": np.tile(assets, rows.size),
                             "weight": w.ravel()}).with_columns(pl.col("date").cast(pl.Date))
@@ -125,13 +130,13 @@ def peer_panel(n_assets: int, n_days: int, seed: int = 7, every: int = 5,
 
 def peer_spec(n_assets: int):
     """Every cost piece cvxportfolio reproduces (spread, commission per dollar and per share, square-root
-    impact, borrow) and a participation cap that binds on some trades."""
+    impact, borrow), partial adjustment, and a participation cap that binds on some trades."""
     from quant_core.portfolio.costs import CostModel
     from quant_core.portfolio.ledger import SimulationSpec
 
-    return SimulationSpec(aum_usd=5e5 * n_assets, lag_days=1, adjustment_rate=1.0,
+    return SimulationSpec(aum_usd=1e5 * n_assets, lag_days=1, adjustment_rate=0.5,
                           costs=CostModel(half_spread_bps=2.0, commission_bps=0.5, commission_per_share_usd=0.005,
-                                          impact_coef=1.0, borrow_bps_per_year=30.0, max_participation=0.1))
+                                          impact_coef=1.0, borrow_bps_per_year=30.0, max_participation=0.05))
 
 
 def peer_case(n_assets: int, n_days: int):
