@@ -61,7 +61,7 @@ $(CVX_VENV)/.installed:
 bench-peers: $(STAMP) $(PEER_VENV)/.installed $(QLIB_VENV)/.installed $(CVX_VENV)/.installed
 	mkdir -p bench_results
 	$(CVX_VENV)/bin/python benchmarks/peers/cvx_cost_check.py | tee bench_results/peers_cvx_costs.json
-	$(BIN)/python -m pytest -q tests/test_cvxportfolio_peer.py
+	$(BIN)/python -m pytest -q tests/test_cvxportfolio_peer.py tests/test_cvxportfolio_simulator_peer.py
 	$(PEER_VENV)/bin/python benchmarks/peers/bench_cpcv_vs_skfolio.py | tee bench_results/peers_cpcv.jsonl
 	$(BIN)/python benchmarks/bench_ic.py --qlib-python $(QLIB_VENV)/bin/python | tee bench_results/peers_ic.jsonl
 
