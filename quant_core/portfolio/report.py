@@ -49,17 +49,19 @@ def trading_section(name: str, summary: Mapping[str, Any], pngs: Mapping[str, by
              _table(shortfall, ("component", "USD"))]
     if "attribution" in summary:
         gross, net = summary["attribution"]["gross"], summary["attribution"]["net"]
-        names = [k for k in ("market", "sector", "style", "specific", "total") if k in gross]
+        names = [k for k in ("market", "sector", "style", "specific") if k in gross]
         rows = "".join(f"<tr><td>{k}</td><td>{_usd(gross.get(k))}</td><td>{_usd(net.get(k))}</td></tr>" for k in names)
         costs = "".join(f"<tr><td>{k}</td><td>-</td><td>{_usd(net.get(k))}</td></tr>"
                         for k in ("spread", "impact", "commission", "borrow") if k in net)
+        total = (f"<tr><th>total</th><th>{_usd(gross.get('total'))}</th>"
+                 f"<th>{_usd(net.get('net', net.get('total')))}</th></tr>")
         table = (f"<table><thead><tr><th>component</th><th>gross</th><th>net</th></tr></thead>"
-                 f"<tbody>{rows}{costs}</tbody></table>")
+                 f"<tbody>{rows}{costs}{total}</tbody></table>")
         parts += ["<h3>Attribution (USD)</h3>", table]
         long, short = summary["attribution"].get("long", {}), summary["attribution"].get("short", {})
         if long:
             legs = "".join(f"<tr><td>{k}</td><td>{_usd(long.get(k))}</td><td>{_usd(short.get(k))}</td></tr>"
-                           for k in names)
+                           for k in [*names, "total"])
             parts += ["<h3>Long and short legs, gross (USD)</h3>",
                       (f"<table><thead><tr><th>component</th><th>long</th><th>short</th></tr></thead>"
                        f"<tbody>{legs}</tbody></table>")]
