@@ -91,7 +91,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     except DataContractError as exc:
         return _error(str(exc))
     name = Path(args.signal or args.weights).stem
-    result = backtest_book(market, book, spec, factor_model=factor_model, name=name, kind=kind)
+    try:  # e.g. the Corwin-Schultz estimator refusing a high below its low
+        result = backtest_book(market, book, spec, factor_model=factor_model, name=name, kind=kind)
+    except DataContractError as exc:
+        return _error(f"{args.prices}: {exc}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:

@@ -116,3 +116,19 @@ def test_the_real_sp500_panel_with_fama_french_factors(tmp_path):
     legs = result["attribution"]
     assert legs["long"]["market"] > 10 * abs(gross["market"])  # each leg carries the market; they cancel
     assert legs["long"]["total"] + legs["short"]["total"] == pytest.approx(gross["total"])
+
+
+def test_the_corwin_schultz_spread_runs_and_a_high_below_its_low_is_refused(files, tmp_path, capsys):
+    out = tmp_path / "cs"
+    assert _run(files, out, "--signal", str(files / "signal.parquet"), "--spread-estimator", "corwin_schultz") == 0
+    assert json.loads((out / "backtest.json").read_text())["pnl_usd"]["spread"] > 0
+    prices = pl.read_parquet(files / "prices.parquet")
+    bad = prices.with_columns(pl.when(pl.int_range(pl.len()) == 100).then(pl.col("low") * 0.5).otherwise(pl.col("high"))
+                              .alias("high"))
+    bad.write_parquet(tmp_path / "bad_prices.parquet")
+    code = main(["backtest", "--prices", str(tmp_path / "bad_prices.parquet"), "--out", str(tmp_path / "no"),
+                 "--signal", str(files / "signal.parquet"), "--spread-estimator", "corwin_schultz"])
+    assert code == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "bad_prices.parquet" in err and "high, low" in err
+    assert not (tmp_path / "no").exists()
