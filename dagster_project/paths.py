@@ -27,9 +27,25 @@ DEFAULT_STATE_DIR = ".qf_state"
 DEFAULT_TIMEZONE = "UTC"
 
 
-def default_state_dir() -> Path:
-    """``$QF_STATE_DIR``, else ``.qf_state`` in the working directory (absolute)."""
-    return Path(os.environ.get(STATE_DIR_ENV) or Path.cwd() / DEFAULT_STATE_DIR).resolve()
+def default_state_dir(start: str | Path | None = None) -> Path:
+    """The project's state directory, found the way git finds its repository.
+
+    ``$QF_STATE_DIR`` wins. Otherwise the nearest ``.qf_state`` folder in the working directory
+    (or ``start``) or one of its parents; failing that, ``.qf_state`` beside the nearest
+    ``pyproject.toml`` of this project (``name = "quantflow"``); failing that, ``.qf_state`` in
+    the working directory. So ``qf`` run from a subfolder of the project uses the project's state.
+    """
+    if os.environ.get(STATE_DIR_ENV):
+        return Path(os.environ[STATE_DIR_ENV]).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / DEFAULT_STATE_DIR).is_dir():
+            return folder / DEFAULT_STATE_DIR
+    for folder in (here, *here.parents):
+        project = folder / "pyproject.toml"
+        if project.is_file() and 'name = "quantflow"' in project.read_text(errors="ignore"):
+            return folder / DEFAULT_STATE_DIR
+    return here / DEFAULT_STATE_DIR
 
 
 def local_tracking_uri(state_dir: str | Path) -> str:

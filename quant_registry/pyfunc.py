@@ -68,6 +68,7 @@ def load_signal_model(model_uri: str, tracking_uri: str):
     name, version = model_uri.removeprefix("models:/").rsplit("/", 1)
     client = open_client(tracking_uri)
     source = client.get_model_version_download_uri(name, version)
-    local = download_artifacts(artifact_uri=source, dst_path=tempfile.mkdtemp(prefix="quantflow-model-"),
-                               tracking_uri=tracking_uri)
-    return mlflow.pyfunc.load_model(local)
+    # the wrapper is unpickled into memory by load_model, so the downloaded copy is not kept
+    with tempfile.TemporaryDirectory(prefix="quantflow-model-") as tmp:
+        local = download_artifacts(artifact_uri=source, dst_path=tmp, tracking_uri=tracking_uri)
+        return mlflow.pyfunc.load_model(local)

@@ -146,6 +146,13 @@ class RegistryOperations:
     def read_parquet_artifact(self, run_id: str, artifact_path: str) -> pl.DataFrame:
         return pl.read_parquet(self.artifact(run_id, artifact_path))
 
+    def feature_names(self, ref: ChampionRef) -> list[str]:
+        """The features ``ref``'s model was trained on: the columns of its training reference."""
+        from quant_registry.lineage import REFERENCE_ARTIFACT
+
+        columns = pl.read_parquet_schema(self.artifact(ref.run_id, REFERENCE_ARTIFACT))
+        return [c for c in columns if c not in ("date", "asset", "score")]
+
     def load_model(self, ref: ChampionRef):
         """Load exactly ``ref``'s version, after checking the registry still maps it to ``ref.run_id``."""
         from quant_registry.pyfunc import load_signal_model

@@ -20,8 +20,6 @@ from dagster_project.paths import STATE_DIR_ENV
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import os
-
     from dagster_project.cli.backtest import add_backtest_parser
     from dagster_project.cli.ingest import add_ingest_parser
     from dagster_project.cli.models import add_models_parser
@@ -29,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dagster_project.cli.validate import add_validate_parser
 
     parser = argparse.ArgumentParser(prog="qf", description="The model layer of a quant research platform.")
-    parser.add_argument("--state-dir", default=os.environ.get(STATE_DIR_ENV, ".qf_state"),
-                        help="Dagster, MLflow and report state (default: .qf_state or $QF_STATE_DIR)")
+    parser.add_argument("--state-dir", default=None,
+                        help=f"Dagster, MLflow and report state (default: ${STATE_DIR_ENV}, else the nearest "
+                             ".qf_state in this folder or a parent, else the project's)")
     sub = parser.add_subparsers(dest="command", required=True)
     add_research_parsers(sub)
     add_ingest_parser(sub)
@@ -42,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.state_dir is None:
+        from dagster_project.paths import default_state_dir
+
+        args.state_dir = str(default_state_dir())
+        print(f"qf: state directory {args.state_dir}", file=sys.stderr)
     return args.func(args)
 
 

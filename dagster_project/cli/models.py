@@ -45,6 +45,10 @@ def repin_champion(state_dir: Path, registry, family: str, actor: str, instance=
         instance = dg.DagsterInstance.get()
     resource = ModelRegistry(tracking_uri=registry.tracking_uri, state_dir=registry.state_dir,
                              registry_prefix=registry.registry_prefix)
+    import warnings
+
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)  # Output(data_version=...) is beta
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     result = dg.materialize([champion_model], instance=instance, resources={"registry": resource},
                             run_config={"ops": {"champion_model": {"config": {"family": family}}}},
                             tags={"quantflow/trigger": "manual", "quantflow/actor": actor})
@@ -82,7 +86,13 @@ def cmd_models_list(args: argparse.Namespace, stream=None) -> int:
             "code_version": tags.get("code_version", "-")[:12],
         })
     if not rows:
-        print(f"{name}: no registered versions in {registry.tracking_uri}", file=stream)
+        known = sorted(m.name for m in registry.client().search_registered_models())
+        if known:  # a family nobody registered: say which exist, and fail
+            print(f"error: {name} is not a registered model in {registry.tracking_uri}; registered: "
+                  f"{', '.join(known)}", file=sys.stderr)
+            return EXIT_REFUSED
+        print(f"{name}: no registered models yet in {registry.tracking_uri} (run `make demo` or `qf run`)",
+              file=stream)
         return 0
     print(f"{name} (champion history: {' -> '.join(registry.champion_history(name)) or 'none'})", file=stream)
     _print_table(rows, stream)
@@ -121,6 +131,12 @@ def cmd_models_rollback(args: argparse.Namespace, stream=None) -> int:
                 stream or sys.stdout)
 
 
+def _family_after_the_subcommand(parser: argparse.ArgumentParser) -> None:
+    """``qf models list --family ridge`` works as well as ``qf models --family ridge list``."""
+    parser.add_argument("--family", default=argparse.SUPPRESS,
+                        help="model family (registered as quantflow-<family>); default lightgbm")
+
+
 def add_models_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``models list|promote|rollback`` to ``qf``'s subparsers (uses the top-level ``--state-dir``)."""
     models = subparsers.add_parser("models", help="list, promote or roll back registered models")
@@ -130,6 +146,7 @@ def add_models_parser(subparsers) -> argparse.ArgumentParser:
     sub = models.add_subparsers(dest="models_command", required=True)
     listing = sub.add_parser("list", help="versions, aliases, validation numbers, gate verdicts, recent decisions")
     listing.add_argument("--limit", type=int, default=20, help="newest versions shown")
+    _family_after_the_subcommand(listing)
     listing.set_defaults(func=cmd_models_list)
     for name, handler, text in (("promote", cmd_models_promote, "make VERSION the champion (bypasses the gate)"),
                                 ("rollback", cmd_models_rollback, "give the champion back to the previous one")):
@@ -140,6 +157,7 @@ def add_models_parser(subparsers) -> argparse.ArgumentParser:
         action.add_argument("--actor", default=getpass.getuser(), help="who acts (default: the OS user)")
         action.add_argument("--no-repin", action="store_true",
                             help="only move the alias; do not re-pin Dagster's champion_model")
+        _family_after_the_subcommand(action)
         action.set_defaults(func=handler)
     return models
 

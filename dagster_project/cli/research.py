@@ -30,7 +30,8 @@ EXIT_BLOCKED, EXIT_BAD_INPUT, EXIT_FAILED = 1, 2, 3
 def execute_research(state_dir: Path, panel_path: str | None = None, horizon_days: int = 1,
                      lag_days: int = 1, target_kind: str = "raw", synthetic: dict[str, int] | None = None,
                      tracking_uri: str | None = None, quiet: bool = False, instance=None,
-                     op_config: dict[str, dict[str, Any]] | None = None, asset_selection=None):
+                     op_config: dict[str, dict[str, Any]] | None = None, asset_selection=None,
+                     job_name: str = "research_job", use_store: bool = False):
     """Execute ``research_job`` in-process; returns ``(result, defs, wall_seconds)``.
 
     ``instance`` defaults to the persistent Dagster instance under ``state_dir/dagster`` (the one
@@ -47,16 +48,21 @@ def execute_research(state_dir: Path, panel_path: str | None = None, horizon_day
     warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     from dagster_project.resources import MarketDataSource
 
+    for folder in ("landing", "inbox", "reports"):  # the documented folders exist from the first run on
+        (state_dir / folder).mkdir(parents=True, exist_ok=True)
     if instance is None:
         prepare_dagster_home(state_dir)
         instance = dg.DagsterInstance.get()
     import mlflow  # noqa: F401 - configures its logger on import; quiet it after
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # table-creation notices on first use
-    market = MarketDataSource(panel_path=panel_path, **{f"synthetic_{k}": v for k, v in (synthetic or {}).items()})
+    # without a panel: the ingested store (retrain, as the nightly schedule does), else the synthetic market
+    store = str(state_dir / "store") if use_store and not panel_path else None
+    market = MarketDataSource(panel_path=panel_path, store_dir=store,
+                              **{f"synthetic_{k}": v for k, v in (synthetic or {}).items()})
     loggers = None if quiet else {"console": progress_logger_def()}
     defs = build_definitions(state_dir=state_dir, tracking_uri=tracking_uri, market_data=market, loggers=loggers)
-    job = defs.resolve_job_def("research_job")
+    job = defs.resolve_job_def(job_name)
     ops: dict[str, Any] = {"targets": {"config": {"horizon_days": horizon_days, "lag_days": lag_days,
                                                   "kind": target_kind}}}
     for name, config in (op_config or {}).items():
@@ -338,8 +344,52 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 
+def cmd_retrain(args: argparse.Namespace) -> int:
+    """``qf retrain``: the research graph plus the promotion gate (``retrain_job``), in-process."""
+    from quant_core.data.contracts import DataContractError
+    from quant_core.data.readers import read_panel
+
+    state_dir = Path(args.state_dir).resolve()
+    panel = str(Path(args.panel).resolve()) if args.panel else None
+    if panel:
+        try:
+            read_panel(panel)
+        except DataContractError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    source = panel or f"the store under {state_dir / 'store'} (else the synthetic market)"
+    print(f"quantflow retrain: {source} (horizon {args.horizon_days} d, lag {args.lag_days} d)")
+    gate = {"require_net_improvement": True} if args.require_net_improvement else {}
+    result, defs, wall_s = execute_research(
+        state_dir, panel_path=panel, horizon_days=args.horizon_days, lag_days=args.lag_days,
+        target_kind=args.target_kind, job_name="retrain_job", use_store=True,
+        op_config={"challenger_model_promotion_gate": gate} if gate else None)
+    summary = _finite(_summarise(result, defs, wall_s))
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    verdict = checks.get("promotion_gate")
+    champion = _output(result, "champion_model")
+    summary["gate"] = None if verdict is None else {
+        "decision": verdict.metadata["decision"].value, "reason": verdict.metadata["reason"].value,
+        "challenger_version": verdict.metadata["challenger_version"].value}
+    summary["champion"] = None if champion is None else {"model_uri": champion.model_uri, "run_id": champion.run_id}
+    _write_json_atomic(summary, state_dir / "retrain_summary.json")
+    print_summary(summary, state_dir)
+    if verdict is not None:
+        print(f"\npromotion gate: {summary['gate']['decision']} challenger version "
+              f"{summary['gate']['challenger_version']}: {summary['gate']['reason']}")
+    if champion is not None:
+        print(f"champion: {champion.model_uri}")
+    failed = {name for name, e in checks.items() if not e.passed}
+    if failed == {"promotion_gate"}:  # a rejected challenger is an answer, not a failure
+        return 0
+    code = _exit_code(summary)
+    if code:
+        _explain_failure(summary)
+    return code
+
+
 def add_research_parsers(sub) -> None:
-    """``qf demo`` and ``qf run``."""
+    """``qf demo``, ``qf run`` and ``qf retrain``."""
     demo = sub.add_parser("demo", help="run the whole pipeline on the built-in synthetic market")
     demo.add_argument("--n-assets", type=int, default=300)
     demo.add_argument("--n-days", type=int, default=1008)
@@ -355,3 +405,13 @@ def add_research_parsers(sub) -> None:
                      help="raw forward return, excess over the market, sector residual, vol-scaled, "
                           "or per-date rank / z-score")
     run.set_defaults(func=cmd_run)
+    retrain = sub.add_parser("retrain", help="the research graph plus the promotion gate (retrain_job)")
+    retrain.add_argument("--panel", default=None,
+                         help="parquet or CSV long panel (default: the ingested store, else the synthetic market)")
+    retrain.add_argument("--horizon-days", type=int, default=1)
+    retrain.add_argument("--lag-days", type=int, default=1)
+    retrain.add_argument("--target-kind", default="raw",
+                         choices=["raw", "excess", "residual", "vol_scaled", "rank", "zscore"])
+    retrain.add_argument("--require-net-improvement", action="store_true",
+                         help="the gate also requires a higher net-of-cost PnL than the champion's")
+    retrain.set_defaults(func=cmd_retrain)

@@ -69,6 +69,17 @@ def read_daily_file(path: str | Path) -> pl.DataFrame:
     return frame.sort("asset")
 
 
+def require_features(frame: pl.DataFrame, features: list[str] | tuple[str, ...], source: str) -> None:
+    """Raise ``DataContractError`` naming ``source``, the missing columns and example rows when a
+    landed day lacks a feature the model was trained on (checked before anything is scored)."""
+    missing = [f for f in features if f not in frame.columns]
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" (+{len(missing) - 10} more)" if len(missing) > 10 else "")
+        raise DataContractError(source, missing[0],
+                                f"every feature the champion was trained on is present; missing: {shown}",
+                                format_rows(frame.select([c for c in ("date", "asset") if c in frame.columns]).head(3)))
+
+
 def read_landed_window(landing_dir: str | Path, up_to: str, n_dates: int,
                        columns: list[str] | None = None) -> pl.DataFrame:
     """The newest ``n_dates`` daily files dated on or before ``up_to``, concatenated.

@@ -49,6 +49,15 @@ def store_version(columns: dict[str, str], partitions: list[dict]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def panel_version(panel: pl.DataFrame) -> str:
+    """The content version a store holding exactly ``panel`` gives it: ``qf run`` on a file and
+    ``qf ingest`` of the same file report the same data version."""
+    panel = panel.sort(["date", "asset"])
+    parts = [{"date": day.isoformat(), "hash": content_hash(frame)}
+             for (day,), frame in panel.partition_by("date", maintain_order=True, as_dict=True).items()]
+    return store_version(_schema(panel), parts)
+
+
 @contextlib.contextmanager
 def _locked(root: Path):
     """An exclusive advisory lock on the store directory itself (no lock file is left)."""

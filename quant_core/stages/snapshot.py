@@ -8,7 +8,7 @@ from pathlib import Path
 from quant_core.data.contracts import check_panel, feature_columns
 from quant_core.data.readers import read_panel
 from quant_core.data.snapshot import FeatureSnapshot, availability_map, content_hash
-from quant_core.data.store import SnapshotStore
+from quant_core.data.store import SnapshotStore, panel_version
 from quant_core.data.synthetic import SyntheticMarketConfig
 
 __all__ = ["load_feature_snapshot"]
@@ -29,6 +29,7 @@ def load_feature_snapshot(panel_path: str | None = None, store_dir: str | None =
     if panel_path:
         panel = read_panel(panel_path)
         source = panel_path
+        data_version = panel_version(panel)  # the version `qf ingest` gives the same file
     elif store is not None and store.manifest() is not None:
         manifest = store.manifest()
         panel = store.read()

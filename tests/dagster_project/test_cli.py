@@ -132,3 +132,24 @@ def test_a_feature_known_after_the_decision_time_blocks_the_graph(tmp_path, pane
     summary = json.loads((out / "summary.json").read_text())
     assert summary["leakage"]["flagged_features"] == ["sig_fast"]  # sig_slow was known at the close
     assert summary["models"] == {}
+
+
+def test_qf_retrain_promotes_the_first_challenger_and_then_records_a_rejection(tmp_path, panel, fast_ops, capsys,
+                                                                                monkeypatch):
+    path = tmp_path / "panel.parquet"
+    panel.write_parquet(path)
+    state = tmp_path / "state"
+    monkeypatch.setenv("DAGSTER_HOME", str(state / "dagster"))
+    assert cli.main(["--state-dir", str(state), "retrain", "--panel", str(path)]) == 0
+    first = json.loads((state / "retrain_summary.json").read_text())
+    assert first["gate"]["decision"] == "promote" and first["gate"]["reason"].startswith("no champion yet")
+    assert first["champion"]["model_uri"] == "models:/quantflow-lightgbm/1"
+    assert cli.main(["--state-dir", str(state), "retrain", "--panel", str(path), "--require-net-improvement"]) == 0
+    second = json.loads((state / "retrain_summary.json").read_text())
+    assert second["gate"]["decision"] == "reject" and second["champion"] is None  # the same recipe cannot beat itself
+    out = capsys.readouterr().out
+    assert "promotion gate: reject challenger version 2" in out
+    assert cli.main(["--state-dir", str(state), "models", "list", "--family", "lightgbm"]) == 0
+    listing = capsys.readouterr().out
+    assert "champion history: 1" in listing and "reject" in listing
+    assert cli.main(["--state-dir", str(state), "models", "list", "--family", "nosuch"]) == 2

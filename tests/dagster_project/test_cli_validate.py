@@ -81,3 +81,19 @@ def test_module_entry_point_does_not_import_dagster(inputs, tmp_path):
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120, capture_output=True)
     assert (tmp_path / "o" / "report.html").exists()
+
+
+def test_the_reports_are_readable_by_others_as_the_umask_says(tmp_path, inputs):
+    import os
+    import stat
+
+    from dagster_project.cli.validate import main as validate_main
+
+    signal, prices = inputs / "signal.csv", inputs / "prices.parquet"
+    old = os.umask(0o022)
+    try:
+        assert validate_main(["--signal", str(signal), "--returns", str(prices), "--out", str(tmp_path / "o")]) == 0
+    finally:
+        os.umask(old)
+    for name in ("report.html", "report.json"):
+        assert stat.S_IMODE((tmp_path / "o" / name).stat().st_mode) == 0o644

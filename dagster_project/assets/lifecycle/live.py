@@ -13,8 +13,8 @@ import polars as pl
 
 from dagster_project.resources import MlflowTracker, ModelRegistry, ProjectState
 from dagster_project.types import ChampionRef
-from quant_core.data.contracts import DataContractError
-from quant_core.data.landing import read_daily_file
+from quant_core.data.contracts import DataContractError, feature_columns
+from quant_core.data.landing import read_daily_file, require_features
 from quant_core.data.snapshot import content_hash
 
 #: Business-day partitions (weekends excluded); end_offset=1 makes today's date a valid key, so a
@@ -39,21 +39,24 @@ def read_scores(state: ProjectState, days: list[str], model_version: str | None 
 
 
 @dg.asset(group_name="live", partitions_def=LIVE_PARTITIONS)
-def daily_snapshot(context: dg.AssetExecutionContext, state: ProjectState) -> dg.Output:
-    """One trading date's features from the landing folder (YYYY-MM-DD.parquet), contract-checked."""
+def daily_snapshot(context: dg.AssetExecutionContext, champion_model: ChampionRef, registry: ModelRegistry,
+                   state: ProjectState) -> dg.Output:
+    """One trading date's features from the landing folder (YYYY-MM-DD.parquet), contract-checked
+    and checked to carry every feature the pinned champion needs."""
     day = context.partition_key
     path = state.landing_dir / f"{day}.parquet"
     if not path.exists():
         raise dg.Failure(f"no landing file for {day}: expected {path}")
     try:
         frame = read_daily_file(path)
+        require_features(frame, registry.feature_names(champion_model), str(path))
     except DataContractError as exc:
         raise dg.Failure(str(exc)) from exc
     version = content_hash(frame)
     return dg.Output(frame, data_version=dg.DataVersion(version), metadata={
         "path": dg.MetadataValue.path(str(path)),
         "n_assets": frame.height,
-        "n_features": len([c for c in frame.columns if frame.schema[c].is_numeric()]),
+        "n_features": len(feature_columns(frame)),  # prices and volume are not features
         "data_version": version,
     })
 

@@ -50,6 +50,9 @@ def drift_report(context: dg.AssetExecutionContext, config: DriftConfig, live_sc
         "dataset_drift": full and result.dataset_drift,
         "prediction_drift": full and bool(result.prediction_drift),
         "window_full": full,
+        "verdict": ("judged on a full window" if full else
+                    f"not judged: {len(window_days)} of {config.window_days} window dates have landed, so no "
+                    f"drift is flagged yet (share drifted so far {result.share_drifted:.0%})"),
         "share_drifted": result.share_drifted,
         "n_drifted": result.n_drifted,
         "drifted_features": result.drifted_features,
@@ -66,6 +69,7 @@ def drift_report(context: dg.AssetExecutionContext, config: DriftConfig, live_sc
         "dataset_drift": summary["dataset_drift"],
         "prediction_drift": summary["prediction_drift"],
         "window_full": full,
+        "verdict": summary["verdict"],
         "share_drifted": result.share_drifted,
         "drifted_features": ", ".join(result.drifted_features) or "none",
         "prediction_drift_score": result.prediction_score if result.prediction_score is not None else float("nan"),

@@ -276,3 +276,24 @@ def test_schedules_tick_on_business_days_in_their_time_zone_and_revalidation_ran
     assert meta["min_path_rank_ic"].value > 0
     v2 = MlflowClient(tracking_uri=world.tracking_uri).get_model_version(MODEL, "2")
     assert float(v2.tags["quantflow.revalidation.min_path_rank_ic"]) == pytest.approx(meta["min_path_rank_ic"].value)
+
+
+def test_a_landing_file_missing_a_champion_feature_is_refused_before_scoring(month):
+    """daily_snapshot checks the day's file against the pinned champion's features and names the
+    file, the column and example rows; nothing is scored."""
+    world = month["world"]
+    last = world.live_dates[-1]
+    day = np.busday_offset(np.datetime64(last, "D"), 1, roll="forward").astype(dt.date)
+    rows = world.panel.filter(pl.col("date") == last).with_columns(pl.lit(day).alias("date")).drop("sig_fast")
+    path = world.state.landing_dir / f"{day}.parquet"
+    rows.write_parquet(path)
+    try:
+        result = world.score_day(str(day))
+        assert not result.success
+        failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert [e.step_key for e in failures] == ["daily_snapshot"]
+        message = str(failures[0].event_specific_data.error.message)
+        assert path.name in message and "sig_fast" in message and "example rows" in message
+        assert not _materialized(result, "live_scores")
+    finally:
+        path.unlink()
