@@ -320,6 +320,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from quant_core.data.readers import read_panel
 
     state_dir = Path(args.state_dir).resolve()
+    for flag, value in (("--permutation-repeats", args.permutation_repeats), ("--permutation-boot", args.permutation_boot),
+                        ("--shap-rows-per-fold", args.shap_rows_per_fold)):
+        if value < 1:
+            print(f"error: {flag} must be >= 1, got {value}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     try:
         read_panel(args.panel)
     except DataContractError as exc:
@@ -328,9 +333,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"quantflow run: {args.panel} (horizon {args.horizon_days} d, lag {args.lag_days} d, "
           f"target {args.target_kind})")
     started = time.time()
+    explain = {"permutation_importance": {"n_repeats": args.permutation_repeats, "n_boot": args.permutation_boot},
+               "shap_values": {"max_rows_per_fold": args.shap_rows_per_fold}}
     summary = run_research(state_dir, panel_path=str(Path(args.panel).resolve()),
                            horizon_days=args.horizon_days, lag_days=args.lag_days,
-                           target_kind=args.target_kind)
+                           target_kind=args.target_kind, op_config=explain)
     out = Path(args.out)
     export_reports(summary, state_dir / "reports", out / "reports", since=started)
     _write_json_atomic(summary, out / "summary.json")
@@ -404,6 +411,14 @@ def add_research_parsers(sub) -> None:
                      choices=["raw", "excess", "residual", "vol_scaled", "rank", "zscore"],
                      help="raw forward return, excess over the market, sector residual, vol-scaled, "
                           "or per-date rank / z-score")
+    from quant_core.stages import PermutationConfig, ShapConfig
+
+    run.add_argument("--permutation-repeats", type=int, default=PermutationConfig.n_repeats,
+                     help="shuffles per feature in permutation importance, the slowest step on wide panels (>= 1)")
+    run.add_argument("--permutation-boot", type=int, default=PermutationConfig.n_boot,
+                     help="bootstrap draws of each permutation-importance interval")
+    run.add_argument("--shap-rows-per-fold", type=int, default=ShapConfig.max_rows_per_fold,
+                     help="test rows per fold TreeSHAP explains")
     run.set_defaults(func=cmd_run)
     retrain = sub.add_parser("retrain", help="the research graph plus the promotion gate (retrain_job)")
     retrain.add_argument("--panel", default=None,

@@ -38,6 +38,10 @@ class QualityThresholds:
     survivorship_min_dates: int = 252
     """A panel at least this long (about a year of trading days) in which no asset ever leaves
     gets a survivorship warning."""
+    max_abs_excess_log_return: float = 0.25
+    """A one-day log return this far from its sector's (else the market's) median is a move worth
+    a look: a glitch when it reverts the next day, else an unexplained jump (an unadjusted split
+    or spin-off, or news)."""
 
     def __post_init__(self) -> None:
         for name in ("max_missing_share_column", "max_missing_share_date"):
@@ -141,6 +145,36 @@ def duplicate_features(panel: pl.DataFrame, features: list[str]) -> list[tuple[s
     return pairs
 
 
+def price_anomalies(panel: pl.DataFrame, threshold: float = 0.25) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One-day moves of ``close`` not shared by the asset's sector (or, without sectors, the market).
+
+    Returns ``(glitches, jumps)``: a glitch is a log return more than ``threshold`` from the
+    same-day median of its sector that the next day undoes (within half its size), e.g. one bad
+    print; a jump is such a move that stays (an unadjusted split or spin-off, or real news). Both
+    ``asset, date, next_date, excess_log_return``, largest first.
+    """
+    empty = pl.DataFrame(schema={"asset": pl.String, "date": pl.Date, "next_date": pl.Date,
+                                 "excess_log_return": pl.Float64})
+    if "close" not in panel.columns or panel.height < 3:
+        return empty, empty
+    group = ["date", "sector"] if "sector" in panel.columns else ["date"]
+    frame = (panel.select(["date", "asset", "close", *(["sector"] if "sector" in panel.columns else [])])
+             .sort(["asset", "date"])
+             .with_columns((pl.col("close").log() - pl.col("close").shift(1).over("asset").log()).alias("_lr")))
+    frame = frame.with_columns((pl.col("_lr") - pl.col("_lr").median().over(group)).alias("excess_log_return"))
+    frame = frame.with_columns(pl.col("excess_log_return").shift(-1).over("asset").alias("_next"),
+                               pl.col("date").shift(-1).over("asset").alias("next_date"))
+    big = frame.filter(pl.col("excess_log_return").abs() > threshold)
+    reverts = (pl.col("_next").is_not_null()
+               & ((pl.col("excess_log_return") + pl.col("_next")).abs() < 0.5 * pl.col("excess_log_return").abs()))
+    keep = ["asset", "date", "next_date", "excess_log_return"]
+    glitches = big.filter(reverts).select(keep)
+    undone = glitches.select(["asset", pl.col("next_date").alias("date")])  # the revert day itself
+    jumps = big.filter(~reverts).join(undone, on=["asset", "date"], how="anti").select(keep)
+    order = pl.col("excess_log_return").abs()
+    return glitches.sort(order, descending=True), jumps.sort(order, descending=True)
+
+
 def _table(frame: pl.DataFrame, n: int = 5) -> str:
     return format_rows(frame.head(n))
 
@@ -190,6 +224,18 @@ def _warning_outcomes(panel: pl.DataFrame, thresholds: QualityThresholds) -> lis
         column="asset", success=not never_leave, severity=WARNING,
         observed=f"{n_dates} dates, {gone.height} assets leave", unexpected_count=int(never_leave),
     ))
+    glitches, jumps = price_anomalies(panel, thresholds.max_abs_excess_log_return)
+    jump_text = "one-day price moves not shared by the sector that stay (unadjusted split or spin-off, or news)"
+    for kind, found, text in (("glitch", glitches, "one-day price moves that revert the next day (bad prints?)"),
+                              ("jump", jumps, jump_text)):
+        outcomes.append(Outcome(
+            expectation=f"no {text}: |log return - sector median| <= {thresholds.max_abs_excess_log_return:g}",
+            column="close", success=found.height == 0, severity=WARNING,
+            observed=f"{found.height} {'glitches' if kind == 'glitch' else 'jumps'}: "
+            + ", ".join(f"{r['asset']} {r['date']} {r['excess_log_return']:+.2f}" for r in found.head(5).iter_rows(named=True)),
+            unexpected_count=found.height, examples=_table(found) if found.height else "",
+            details={kind: found.head(50).to_dicts()},
+        ))
     features = feature_columns(panel)
     constant = constant_features(panel, features)
     outcomes.append(Outcome(
