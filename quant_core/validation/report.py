@@ -204,6 +204,7 @@ def build_validation_report(
         "signal": signal,
         "target": target,
         "horizon_days": horizon_days,
+        "lag_days": lag_days,
         "periods_per_year": periods_per_year,
         "alpha": alpha,
         "n_rows": oof.height,

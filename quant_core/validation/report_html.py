@@ -329,6 +329,7 @@ def write_html_report(report: dict, ic_frame: pl.DataFrame | None, path: str | o
         f"<title>Validation report: {esc(str(r.get('name')))}</title><style>{_CSS}</style>",
         "</head><body>",
         f"<h1>Validation report: {esc(str(r.get('name')))}</h1>",
+        _timing_line(r),
         (f"<div class='meta'>signal <b>{esc(str(r.get('signal')))}</b> vs target "
          f"<b>{esc(str(r.get('target')))}</b> &middot; horizon {r.get('horizon_days')} day(s) "
          f"&middot; {r.get('n_dates')} dates from {r.get('start')} to {r.get('end')} &middot; "
@@ -358,6 +359,16 @@ def write_html_report(report: dict, ic_frame: pl.DataFrame | None, path: str | o
     parts.append("</body></html>")
     _write_atomic(path, "\n".join(parts))
     return path
+
+
+def _timing_line(r: dict) -> str:
+    """The timing convention the numbers rest on, first: it decides the answer."""
+    lag, h = r.get("lag_days"), r.get("horizon_days")
+    if lag is None or h is None:
+        return ""
+    return (f"<div class='meta'><b>Timing:</b> a signal dated <i>t</i> is known at the close of <i>t</i>; it is "
+            f"judged on the return from the close of <i>t+{lag}</i> to the close of <i>t+{lag + h}</i> "
+            f"(lag {lag} day(s), horizon {h} day(s)).</div>")
 
 
 def _umask() -> int:

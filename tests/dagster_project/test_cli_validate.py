@@ -97,3 +97,14 @@ def test_the_reports_are_readable_by_others_as_the_umask_says(tmp_path, inputs):
         os.umask(old)
     for name in ("report.html", "report.json"):
         assert stat.S_IMODE((tmp_path / "o" / name).stat().st_mode) == 0o644
+
+
+def test_the_report_opens_with_its_timing_convention(tmp_path, inputs):
+    from dagster_project.cli.validate import main as validate_main
+
+    out = tmp_path / "lag0"
+    assert validate_main(["--signal", str(inputs / "signal.csv"), "--returns", str(inputs / "prices.parquet"),
+                          "--lag-days", "0", "--horizon-days", "2", "--out", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    assert html.index("Timing:") < html.index("Summary") if "Summary" in html else "Timing:" in html
+    assert "close of <i>t+0</i> to the close of <i>t+2</i>" in html
