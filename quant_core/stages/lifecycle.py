@@ -27,6 +27,9 @@ class DriftSpec:
     drift_share: float = described(0.3, "Share of drifted features that counts as dataset drift")
     method: str | None = described(None, "Evidently stat test for every column; None = Evidently's choice")
     threshold: float | None = described(None, "Threshold of that test; None = its default")
+    keep_html: bool = described(
+        False, "Keep Evidently's HTML page (several MB for a wide universe) on every day; by default only on "
+        "days that flag drift (the per-column numbers are logged as JSON every day)")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ class DriftConfig(dg.Config):
     drift_share: float = core(DriftSpec, "drift_share")
     method: str | None = core(DriftSpec, "method")
     threshold: float | None = core(DriftSpec, "threshold")
+    keep_html: bool = core(DriftSpec, "keep_html")
 
 
 @dg.asset(group_name="live", partitions_def=LIVE_PARTITIONS)
@@ -60,9 +61,13 @@ def drift_report(context: dg.AssetExecutionContext, config: DriftConfig, live_sc
         "champion_version": champion.version,
         "window": [window_days[0], window_days[-1]],
     }
+    keep = config.keep_html or summary["dataset_drift"] or summary["prediction_drift"]
+    if not keep:  # a 505-asset page is ~15 MB: kept for the days that need a look
+        html.unlink(missing_ok=True)
     with mlflow.asset_run(context, champion.data_version,
                           {"quantflow.model_uri": champion.model_uri}) as run:
-        run.log_artifact(html, "drift")
+        if keep:
+            run.log_artifact(html, "drift")
         run.log_metrics({k: float(v) for k, v in summary.items() if isinstance(v, (bool, int, float))})
         run.log_json({**summary, "columns": result.columns.to_dicts()}, f"drift/drift_{day}.json")
     return dg.Output(summary, metadata={
@@ -76,7 +81,7 @@ def drift_report(context: dg.AssetExecutionContext, config: DriftConfig, live_sc
         "champion_version": champion.version,
         "window": f"{window_days[0]} .. {window_days[-1]} ({len(window_days)} dates)",
         "columns": markdown_table(result.columns),
-        "report": dg.MetadataValue.path(str(html)),
+        "report": dg.MetadataValue.path(str(html)) if keep else "not kept: no drift flagged (keep_html keeps every day)",
     })
 
 

@@ -297,3 +297,12 @@ def test_a_landing_file_missing_a_champion_feature_is_refused_before_scoring(mon
         assert not _materialized(result, "live_scores")
     finally:
         path.unlink()
+
+
+def test_a_day_without_drift_keeps_its_numbers_but_not_the_html_page(month):
+    world, day = month["world"], month["days"][0]
+    meta = _materialized(month["daily"][day], "drift_report")[0].metadata
+    assert meta["dataset_drift"].value is False and meta["prediction_drift"].value is False
+    assert meta["report"].value.startswith("not kept")
+    assert "not judged" in meta["verdict"].value  # the window is not full on the first day
+    assert not (world.state_dir / "reports" / "drift" / f"drift_{day}.html").exists()
