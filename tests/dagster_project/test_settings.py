@@ -94,3 +94,45 @@ def test_a_run_resolves_the_env_vars_where_its_steps_run(tmp_path, monkeypatch):
                 "config": {"use_great_expectations": False}}}})
     assert result.success
     assert (state / "reports" / "fold_layout.png").stat().st_size > 1000  # ProjectState read QF_STATE_DIR
+
+
+def test_the_state_directory_is_found_the_way_git_finds_its_repository(tmp_path, monkeypatch):
+    from dagster_project.paths import default_state_dir
+
+    monkeypatch.delenv("QF_STATE_DIR", raising=False)
+    project = tmp_path / "project"
+    deep = project / "notebooks" / "2026"
+    deep.mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "quantflow"\n')
+    assert default_state_dir(deep) == project / ".qf_state"  # beside the project's pyproject
+    (project / "notebooks" / ".qf_state").mkdir()
+    assert default_state_dir(deep) == project / "notebooks" / ".qf_state"  # the nearest one wins
+    monkeypatch.setenv("QF_STATE_DIR", str(tmp_path / "elsewhere"))
+    assert default_state_dir(deep) == (tmp_path / "elsewhere").resolve()  # the variable wins
+
+
+def test_qf_from_a_subfolder_uses_and_names_the_projects_state(tmp_path, monkeypatch, capsys):
+    from dagster_project.cli import main
+
+    monkeypatch.delenv("QF_STATE_DIR", raising=False)
+    monkeypatch.delenv("QF_MLFLOW_TRACKING_URI", raising=False)
+    (tmp_path / ".qf_state").mkdir()
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    assert main(["models", "list"]) == 0
+    assert f"qf: state directory {tmp_path / '.qf_state'}" in capsys.readouterr().err
+    assert not (sub / ".qf_state").exists() and (tmp_path / ".qf_state" / "mlflow").is_dir()
+
+
+def test_qf_run_and_qf_ingest_give_one_file_one_data_version(tmp_path):
+    from quant_core.data.ingest import ingest_panel
+    from quant_core.data.synthetic import SyntheticMarketConfig, simulate_market
+    from quant_core.stages import load_feature_snapshot
+
+    prices = simulate_market(SyntheticMarketConfig(n_assets=20, n_days=90, seed=4)).panel.select(
+        ["date", "asset", "open", "high", "low", "close", "volume", "sector"])
+    path = tmp_path / "prices.csv"
+    prices.write_csv(path)  # price only: qf run builds features, the version is still the file's
+    ingested = ingest_panel(path, tmp_path / "store", use_great_expectations=False)
+    assert load_feature_snapshot(str(path)).data_version == ingested.version
