@@ -182,7 +182,8 @@ def _fmt(value: Any) -> str:
     return "-" if value is None else f"{value:+.4f}" if isinstance(value, float) else str(value)
 
 
-def print_summary(summary: dict[str, Any], state_dir: Path, stream=sys.stdout) -> None:
+def print_summary(summary: dict[str, Any], state_dir: Path, stream=None) -> None:
+    stream = stream or sys.stdout  # looked up at call time, so a redirected stdout is honoured
     data = summary["data"]
     if data:
         print(f"\ndata: {data['n_dates']} dates x {data['n_assets']} assets, {len(data['features'])} features, "
