@@ -371,10 +371,11 @@ def _timing_line(r: dict) -> str:
             f"(lag {lag} day(s), horizon {h} day(s)).</div>")
 
 
-def _umask() -> int:
+def readable_mode() -> int:
+    """The mode a new file gets under the process's umask (``mkstemp`` makes 0600 regardless)."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    return 0o666 & ~mask
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -383,7 +384,7 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is for others to read
+        os.chmod(tmp, readable_mode())  # a report is for others to read
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

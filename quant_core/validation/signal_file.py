@@ -26,6 +26,7 @@ from quant_core.data.readers import read_frame
 from quant_core.targets import forward_returns
 from quant_core.validation.ic import ic_series
 from quant_core.validation.report import build_validation_report, write_html_report
+from quant_core.validation.report_html import readable_mode
 
 __all__ = [
     "align_signal",
@@ -269,12 +270,6 @@ def validate_signal_file(
     return report, ic_series(frame, "signal", "target")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_validation_outputs(report: dict, ic_frame: pl.DataFrame, out_dir: str | Path) -> dict:
     """Write ``report.html`` and ``report.json`` into ``out_dir``, each atomically."""
     out = Path(out_dir)
@@ -285,7 +280,7 @@ def write_validation_outputs(report: dict, ic_frame: pl.DataFrame, out_dir: str 
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=2, allow_nan=False)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is for others to read
+        os.chmod(tmp, readable_mode())  # mkstemp makes 0600; a report is for others to read
         os.replace(tmp, json_path)
     except BaseException:
         if os.path.exists(tmp):
