@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import shutil
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster_project.cli.instance import prepare_dagster_home, progress_logger_def
+from quant_core.files import finite, write_atomic
 
 EXIT_BLOCKED, EXIT_BAD_INPUT, EXIT_FAILED = 1, 2, 3
 
@@ -80,7 +80,7 @@ def execute_research(state_dir: Path, panel_path: str | None = None, horizon_day
 def run_research(state_dir: Path, **kwargs: Any) -> dict[str, Any]:
     """Execute ``research_job`` and collect its outputs into the summary dict (see ``qf run``)."""
     result, defs, wall_s = execute_research(state_dir, **kwargs)
-    return _finite(_summarise(result, defs, wall_s))
+    return finite(_summarise(result, defs, wall_s))
 
 
 def _output(result, node: str):
@@ -238,20 +238,7 @@ def print_summary(summary: dict[str, Any], state_dir: Path, stream=None) -> None
 
 
 def _write_json_atomic(payload: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str, allow_nan=False))
-    os.replace(tmp, path)
-
-
-def _finite(payload: Any) -> Any:
-    if isinstance(payload, float):
-        return payload if math.isfinite(payload) else None
-    if isinstance(payload, dict):
-        return {k: _finite(v) for k, v in payload.items()}
-    if isinstance(payload, (list, tuple)):
-        return [_finite(v) for v in payload]
-    return payload
+    write_atomic(path, json.dumps(payload, indent=2, default=str, allow_nan=False))
 
 
 def _exit_code(summary: dict[str, Any]) -> int:
@@ -323,7 +310,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir).resolve()
     for flag, value in (("--permutation-repeats", args.permutation_repeats), ("--permutation-boot", args.permutation_boot),
                         ("--shap-rows-per-fold", args.shap_rows_per_fold)):
-        if value < 1:
+        if value is not None and value < 1:
             print(f"error: {flag} must be >= 1, got {value}", file=sys.stderr)
             return EXIT_BAD_INPUT
     try:
@@ -334,8 +321,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"quantflow run: {args.panel} (horizon {args.horizon_days} d, lag {args.lag_days} d, "
           f"target {args.target_kind})")
     started = time.time()
-    explain = {"permutation_importance": {"n_repeats": args.permutation_repeats, "n_boot": args.permutation_boot},
-               "shap_values": {"max_rows_per_fold": args.shap_rows_per_fold}}
+    given = {"permutation_importance": {"n_repeats": args.permutation_repeats, "n_boot": args.permutation_boot},
+             "shap_values": {"max_rows_per_fold": args.shap_rows_per_fold}}
+    explain = {op: {k: v for k, v in knobs.items() if v is not None} for op, knobs in given.items()}
+    explain = {op: knobs for op, knobs in explain.items() if knobs}
     summary = run_research(state_dir, panel_path=str(Path(args.panel).resolve()),
                            horizon_days=args.horizon_days, lag_days=args.lag_days,
                            target_kind=args.target_kind, op_config=explain)
@@ -372,7 +361,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         state_dir, panel_path=panel, horizon_days=args.horizon_days, lag_days=args.lag_days,
         target_kind=args.target_kind, job_name="retrain_job", use_store=True,
         op_config={"challenger_model_promotion_gate": gate} if gate else None)
-    summary = _finite(_summarise(result, defs, wall_s))
+    summary = finite(_summarise(result, defs, wall_s))
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     verdict = checks.get("promotion_gate")
     champion = _output(result, "champion_model")
@@ -412,14 +401,15 @@ def add_research_parsers(sub) -> None:
                      choices=["raw", "excess", "residual", "vol_scaled", "rank", "zscore"],
                      help="raw forward return, excess over the market, sector residual, vol-scaled, "
                           "or per-date rank / z-score")
-    from quant_core.stages import PermutationConfig, ShapConfig
-
-    run.add_argument("--permutation-repeats", type=int, default=PermutationConfig.n_repeats,
-                     help="shuffles per feature in permutation importance, the slowest step on wide panels (>= 1)")
-    run.add_argument("--permutation-boot", type=int, default=PermutationConfig.n_boot,
-                     help="bootstrap draws of each permutation-importance interval")
-    run.add_argument("--shap-rows-per-fold", type=int, default=ShapConfig.max_rows_per_fold,
-                     help="test rows per fold TreeSHAP explains")
+    # unset flags leave the pipeline's defaults (the core configs'); reading them here would load
+    # every stage module, LightGBM included, for any qf command
+    run.add_argument("--permutation-repeats", type=int, default=None,
+                     help="shuffles per feature in permutation importance, the slowest step on wide panels "
+                          "(>= 1; default: the permutation_importance asset's)")
+    run.add_argument("--permutation-boot", type=int, default=None,
+                     help="bootstrap draws of each permutation-importance interval (default: the asset's)")
+    run.add_argument("--shap-rows-per-fold", type=int, default=None,
+                     help="test rows per fold TreeSHAP explains (default: the shap_values asset's)")
     run.set_defaults(func=cmd_run)
     retrain = sub.add_parser("retrain", help="the research graph plus the promotion gate (retrain_job)")
     retrain.add_argument("--panel", default=None,

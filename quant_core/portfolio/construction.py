@@ -22,36 +22,34 @@ The ``date`` of a signal row is the decision time: the close of that date.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
+from quant_core.config_fields import described
 from quant_core.portfolio.market import Grid, MarketData, trailing_beta, trailing_mean
 
 __all__ = ["ConstructionSpec", "WeightsResult", "build_weights", "weights_from_frame"]
 
-
-def _d(default, description):
-    return field(default=default, metadata={"description": description})
 
 
 @dataclass(frozen=True)
 class ConstructionSpec:
     """How a signal becomes a long-short book."""
 
-    scheme: Literal["rank", "zscore"] = _d("rank", "Cross-sectional rank (centred) or z-score of the signal")
-    quantile: float | None = _d(None, "Only the top and bottom quantile, equally weighted (e.g. 0.2); None = all names")
-    dollar_neutral: bool = _d(True, "Long dollars equal short dollars")
-    beta_neutral: bool = _d(False, "No exposure to the market (betas estimated point-in-time)")
-    sector_neutral: bool = _d(False, "No net exposure to any sector")
-    gross_leverage: float = _d(1.0, "Sum of |weight| (long + short dollars over AUM)")
-    max_weight: float = _d(0.05, "Largest |weight| of one name (fraction of AUM)")
-    max_adv_fraction: float | None = _d(None, "Largest position as a fraction of its trailing average dollar volume")
-    beta_window_days: int = _d(252, "Trailing days of the beta estimates")
-    adv_window_days: int = _d(20, "Trailing days of the average dollar volume")
-    cap_iterations: int = _d(10, "Clip-project-rescale rounds that restore neutrality after the caps")
+    scheme: Literal["rank", "zscore"] = described("rank", "Cross-sectional rank (centred) or z-score of the signal")
+    quantile: float | None = described(None, "Only the top and bottom quantile, equally weighted (e.g. 0.2); None = all names")
+    dollar_neutral: bool = described(True, "Long dollars equal short dollars")
+    beta_neutral: bool = described(False, "No exposure to the market (betas estimated point-in-time)")
+    sector_neutral: bool = described(False, "No net exposure to any sector")
+    gross_leverage: float = described(1.0, "Sum of |weight| (long + short dollars over AUM)")
+    max_weight: float = described(0.05, "Largest |weight| of one name (fraction of AUM)")
+    max_adv_fraction: float | None = described(None, "Largest position as a fraction of its trailing average dollar volume")
+    beta_window_days: int = described(252, "Trailing days of the beta estimates")
+    adv_window_days: int = described(20, "Trailing days of the average dollar volume")
+    cap_iterations: int = described(10, "Clip-project-rescale rounds that restore neutrality after the caps")
 
     def __post_init__(self) -> None:
         if self.quantile is not None and not 0 < self.quantile <= 0.5:

@@ -19,32 +19,31 @@ unfilled (an opportunity cost), never silently dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from quant_core.config_fields import described
 
 __all__ = ["TRADING_DAYS", "CostModel", "TradeCosts", "trade_costs"]
 
 TRADING_DAYS = 252
 
 
-def _d(default, description):
-    return field(default=default, metadata={"description": description})
-
 
 @dataclass(frozen=True)
 class CostModel:
     """The cost parameters of a backtest (all linear costs in basis points of traded dollars)."""
 
-    half_spread_bps: float = _d(2.0, "Half the bid-ask spread paid on every traded dollar (bps)")
-    commission_bps: float = _d(0.5, "Commission on every traded dollar (bps)")
-    commission_per_share_usd: float = _d(0.0, "Commission per share traded (USD)")
-    impact_coef: float = _d(1.0, "Square-root impact: cost = coef * sigma_daily * |trade| * sqrt(|trade| / adv)")
-    borrow_bps_per_year: float = _d(30.0, "Borrow fee on short dollars, per year (bps), charged daily over 252 days")
-    max_participation: float = _d(0.1, "A trade is cut to this share of the trailing average dollar volume")
-    vol_window_days: int = _d(20, "Trailing window of daily returns for sigma_daily")
-    adv_window_days: int = _d(20, "Trailing window of daily dollar volume for adv_usd")
-    spread_estimator: str = _d(
+    half_spread_bps: float = described(2.0, "Half the bid-ask spread paid on every traded dollar (bps)")
+    commission_bps: float = described(0.5, "Commission on every traded dollar (bps)")
+    commission_per_share_usd: float = described(0.0, "Commission per share traded (USD)")
+    impact_coef: float = described(1.0, "Square-root impact: cost = coef * sigma_daily * |trade| * sqrt(|trade| / adv)")
+    borrow_bps_per_year: float = described(30.0, "Borrow fee on short dollars, per year (bps), charged daily over 252 days")
+    max_participation: float = described(0.1, "A trade is cut to this share of the trailing average dollar volume")
+    vol_window_days: int = described(20, "Trailing window of daily returns for sigma_daily")
+    adv_window_days: int = described(20, "Trailing window of daily dollar volume for adv_usd")
+    spread_estimator: str = described(
         "fixed", "'fixed' (half_spread_bps everywhere) or 'corwin_schultz' (per asset and day from high/low)")
 
     def __post_init__(self) -> None:

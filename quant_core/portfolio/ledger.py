@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from quant_core.config_fields import described
 from quant_core.portfolio.construction import WeightsResult
 from quant_core.portfolio.costs import TRADING_DAYS, CostModel, trade_costs
 from quant_core.portfolio.market import MarketData, trailing_mean, trailing_std
@@ -38,17 +39,14 @@ __all__ = ["LEDGER_COSTS", "Backtest", "SimulationSpec", "cost_inputs", "simulat
 LEDGER_COSTS = ("spread", "impact", "commission", "borrow")
 
 
-def _d(default, description):
-    return field(default=default, metadata={"description": description})
-
 
 @dataclass(frozen=True)
 class SimulationSpec:
     """Capital, execution delay and turnover control of a backtest (costs in ``costs``)."""
 
-    aum_usd: float = _d(1e8, "Constant capital (USD): target positions are weight * aum_usd")
-    lag_days: int = _d(1, "Trading days from the decision close to the execution close")
-    adjustment_rate: float = _d(1.0, "Share of the gap to the target traded at each execution (partial adjustment)")
+    aum_usd: float = described(1e8, "Constant capital (USD): target positions are weight * aum_usd")
+    lag_days: int = described(1, "Trading days from the decision close to the execution close")
+    adjustment_rate: float = described(1.0, "Share of the gap to the target traded at each execution (partial adjustment)")
     costs: CostModel = field(default_factory=CostModel)
 
     def __post_init__(self) -> None:
@@ -83,15 +81,15 @@ class Backtest:
     def sharpe(self, column: str = "net") -> float:
         """Annualised Sharpe ratio of the daily PnL column (constant capital: mean / std * sqrt(252))."""
         x = self.column(column)
-        x = x[self._active()]
+        x = x[self.active_days()]
         sd = x.std(ddof=1) if x.size > 1 else 0.0
         return float(x.mean() / sd * np.sqrt(TRADING_DAYS)) if sd > 0 else float("nan")
 
     def turnover_mean(self) -> float:
-        active = self._active()
+        active = self.active_days()
         return float(self.column("turnover")[active].mean()) if active.any() else 0.0
 
-    def _active(self) -> np.ndarray:
+    def active_days(self) -> np.ndarray:
         """Dates from the first execution on (before it the book is empty)."""
         traded = self.column("traded_usd") > 0
         if not traded.any():

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from quant_core.config_fields import described
 from quant_core.data.dataset import FoldPlan, ModellingFrame
 from quant_core.data.snapshot import FeatureSnapshot
-from quant_core.stages._config import described
 from quant_core.targets.leakage import audit_availability, audit_feature_leakage, verify_splits
 
 __all__ = [

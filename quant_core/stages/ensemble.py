@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from quant_core.config_fields import described
 from quant_core.data.dataset import ModellingFrame
 from quant_core.data.snapshot import FeatureSnapshot
 from quant_core.ensemble import (
@@ -23,7 +24,6 @@ from quant_core.ensemble import (
     oof_wide,
     outer_split,
 )
-from quant_core.stages._config import described
 from quant_core.stages.frame import oracle_applies
 from quant_core.stages.numbers import SignalIC
 from quant_core.validation import fold_ic_table

@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from quant_core.config_fields import described
 from quant_core.data.dataset import FoldPlan, ModellingFrame
 from quant_core.explain import (
     ROW_WISE_FAMILIES,
@@ -32,7 +33,6 @@ from quant_core.explain import (
     top_interactions,
     tree_interactions,
 )
-from quant_core.stages._config import described
 
 __all__ = [
     "DeepShapConfig",

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from quant_core.config_fields import described
 from quant_core.data.dataset import FoldPlan, ModellingFrame
 from quant_core.model_selection import PurgedKFold, Rolling, WalkForward, plot_folds
-from quant_core.stages._config import described
 
 __all__ = ["FoldSpec", "make_splitter", "plan_folds"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from quant_core.config_fields import described
 from quant_core.data.dataset import ModellingFrame
 from quant_core.data.snapshot import FeatureSnapshot
-from quant_core.stages._config import described
 from quant_core.targets import make_target
 
 __all__ = ["TargetSpec", "build_modelling_frame", "oracle_applies"]

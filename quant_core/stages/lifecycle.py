@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from quant_core.config_fields import described
 from quant_core.data.dataset import ModellingFrame
 from quant_core.model_selection import CombinatorialPurgedKFold
 from quant_core.models import train_foldwise
 from quant_core.monitoring.promotion import clone_unfitted, cpcv_path_rank_ic
-from quant_core.stages._config import described
 from quant_core.targets.leakage import verify_splits
 
 __all__ = ["DriftSpec", "RealizedICSpec", "RevalidationResult", "RevalidationSpec", "revalidate_recipe"]

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from quant_core.config_fields import described
 from quant_core.data.orderbook_io import infer_levels, read_orderbook
 from quant_core.data.orderbook_sim import OrderBookSimConfig, simulate_orderbook
 from quant_core.models import build_model
 from quant_core.models.torch.deeplob import classification_metrics
 from quant_core.models.torch.lob_data import lob_feature_columns
-from quant_core.stages._config import described
 
 __all__ = ["BookSource", "DeepLOBFit", "DeepLOBSpec", "load_book", "time_split", "train_deeplob"]
 

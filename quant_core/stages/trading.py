@@ -4,6 +4,7 @@ the cost members of an ensemble save by trading one combined book."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from quant_core.config_fields import described, same_as
+from quant_core.files import finite, write_atomic
 from quant_core.portfolio.capacity import DEFAULT_AUM_GRID_USD, capacity_curve, capacity_points
 from quant_core.portfolio.construction import (
     ConstructionSpec,
@@ -23,7 +26,6 @@ from quant_core.portfolio.construction import (
 from quant_core.portfolio.costs import CostModel
 from quant_core.portfolio.ledger import LEDGER_COSTS, Backtest, SimulationSpec, simulate
 from quant_core.portfolio.market import MarketData
-from quant_core.stages._config import described
 
 __all__ = [
     "FactorSpec",
@@ -45,40 +47,36 @@ __all__ = [
 class TradingSpec:
     """Book construction, execution and costs of a backtest, flat (one run-config section)."""
 
-    aum_usd: float = described(1e8, "Constant capital (USD)")
-    lag_days: int = described(1, "Trading days from the decision close to the execution close (0 = same close)")
-    adjustment_rate: float = described(1.0, "Share of the gap to the target traded at each execution")
-    scheme: Literal["rank", "zscore"] = described("rank", "Cross-sectional rank (centred) or z-score of the signal")
-    quantile: float | None = described(None, "Only the top and bottom quantile, equally weighted; None = all names")
-    dollar_neutral: bool = described(True, "Long dollars equal short dollars")
-    beta_neutral: bool = described(False, "No exposure to the market (betas point-in-time)")
-    sector_neutral: bool = described(False, "No net exposure to any sector")
-    gross_leverage: float = described(1.0, "Long plus short dollars over AUM")
-    max_weight: float = described(0.05, "Largest |weight| of one name (fraction of AUM)")
-    max_adv_fraction: float | None = described(None, "Largest position as a fraction of trailing dollar volume")
-    half_spread_bps: float = described(2.0, "Half the bid-ask spread (bps of traded dollars)")
-    spread_estimator: Literal["fixed", "corwin_schultz"] = described(
-        "fixed", "'fixed' or 'corwin_schultz' (per asset and day from high/low; the fixed value where missing)")
-    commission_bps: float = described(0.5, "Commission (bps of traded dollars)")
-    commission_per_share_usd: float = described(0.0, "Commission per share (USD)")
-    impact_coef: float = described(1.0, "Square-root impact coefficient")
-    borrow_bps_per_year: float = described(30.0, "Borrow fee on short dollars (bps a year)")
-    max_participation: float = described(0.1, "Largest trade as a share of trailing average dollar volume")
+    aum_usd: float = same_as(SimulationSpec, "aum_usd")
+    lag_days: int = same_as(SimulationSpec, "lag_days")
+    adjustment_rate: float = same_as(SimulationSpec, "adjustment_rate")
+    scheme: Literal["rank", "zscore"] = same_as(ConstructionSpec, "scheme")
+    quantile: float | None = same_as(ConstructionSpec, "quantile")
+    dollar_neutral: bool = same_as(ConstructionSpec, "dollar_neutral")
+    beta_neutral: bool = same_as(ConstructionSpec, "beta_neutral")
+    sector_neutral: bool = same_as(ConstructionSpec, "sector_neutral")
+    gross_leverage: float = same_as(ConstructionSpec, "gross_leverage")
+    max_weight: float = same_as(ConstructionSpec, "max_weight")
+    max_adv_fraction: float | None = same_as(ConstructionSpec, "max_adv_fraction")
+    half_spread_bps: float = same_as(CostModel, "half_spread_bps")
+    spread_estimator: Literal["fixed", "corwin_schultz"] = same_as(CostModel, "spread_estimator")
+    commission_bps: float = same_as(CostModel, "commission_bps")
+    commission_per_share_usd: float = same_as(CostModel, "commission_per_share_usd")
+    impact_coef: float = same_as(CostModel, "impact_coef")
+    borrow_bps_per_year: float = same_as(CostModel, "borrow_bps_per_year")
+    max_participation: float = same_as(CostModel, "max_participation")
     capacity_grid_usd: tuple[float, ...] = described(DEFAULT_AUM_GRID_USD, "AUM levels of the capacity curve (USD)")
 
+    def _pick(self, owner: type) -> dict[str, Any]:
+        """This section's values of ``owner``'s fields (the rest keep ``owner``'s defaults)."""
+        names = {f.name for f in dataclasses.fields(self)}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(owner) if f.name in names}
+
     def construction(self) -> ConstructionSpec:
-        return ConstructionSpec(scheme=self.scheme, quantile=self.quantile, dollar_neutral=self.dollar_neutral,
-                                beta_neutral=self.beta_neutral, sector_neutral=self.sector_neutral,
-                                gross_leverage=self.gross_leverage, max_weight=self.max_weight,
-                                max_adv_fraction=self.max_adv_fraction)
+        return ConstructionSpec(**self._pick(ConstructionSpec))
 
     def simulation(self) -> SimulationSpec:
-        costs = CostModel(half_spread_bps=self.half_spread_bps, commission_bps=self.commission_bps,
-                          commission_per_share_usd=self.commission_per_share_usd, impact_coef=self.impact_coef,
-                          borrow_bps_per_year=self.borrow_bps_per_year, max_participation=self.max_participation,
-                          spread_estimator=self.spread_estimator)
-        return SimulationSpec(aum_usd=self.aum_usd, lag_days=self.lag_days, adjustment_rate=self.adjustment_rate,
-                              costs=costs)
+        return SimulationSpec(**self._pick(SimulationSpec), costs=CostModel(**self._pick(CostModel)))
 
 
 @dataclass(frozen=True)
@@ -93,6 +91,8 @@ class TradingResult:
     capacity_points: Mapping[str, float | None]
     max_residual_exposure: float = 0.0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    weights: WeightsResult | None = field(default=None, repr=False)
+    """The target weights at ``backtest``'s AUM (attribution re-uses them instead of re-building)."""
 
     def summary(self) -> dict[str, Any]:
         """The numbers ``qf backtest`` and ``summary.json`` report (USD unless named otherwise)."""
@@ -145,21 +145,32 @@ def backtest_book(market: MarketData, book: WeightsResult | pl.DataFrame, spec: 
     With ``factor_model`` (``quant_core.portfolio.factors.FactorModel``) gross and net PnL are
     attributed to its factors; net alpha (specific minus costs) then defines capacity.
     """
-    from quant_core.portfolio.attribution import attribute_net, attribute_pnl, specific_pnl
-
-    construction = spec.construction()
-
-    def weights_at(aum: float) -> WeightsResult:
-        if isinstance(book, WeightsResult):
-            return book
-        if kind == "weights":
-            return weights_from_frame(book, market, column or "weight")
-        return build_weights(book, market, construction, aum_usd=aum, column=column or "signal")
-
+    weights_at = _weights_at(market, book, spec, kind, column)
     weights = weights_at(spec.aum_usd)
     backtest = simulate(market, weights, spec.simulation())
-    attribution = net = None
-    specific = None
+    return _attributed(market, name, weights_at, weights, backtest, spec, factor_model)
+
+
+def _weights_at(market: MarketData, book: WeightsResult | pl.DataFrame, spec: TradingSpec,
+                kind: Literal["signal", "weights"], column: str | None, built: WeightsResult | None = None) -> Any:
+    """The book's weights as a function of AUM: rebuilt per AUM only when its caps use dollar volume.
+    ``built`` is the book already built at ``spec.aum_usd``, if any."""
+    construction = spec.construction()
+    if isinstance(book, WeightsResult):
+        return lambda aum: book
+    if kind == "weights" or not construction.max_adv_fraction:
+        fixed = built or (weights_from_frame(book, market, column or "weight") if kind == "weights" else
+                          build_weights(book, market, construction, aum_usd=spec.aum_usd, column=column or "signal"))
+        return lambda aum: fixed
+    return lambda aum: build_weights(book, market, construction, aum_usd=aum, column=column or "signal")
+
+
+def _attributed(market: MarketData, name: str, weights_at: Any, weights: WeightsResult, backtest: Backtest,
+                spec: TradingSpec, factor_model: Any | None) -> TradingResult:
+    """A simulated book's attribution (with a factor model) and capacity curve."""
+    from quant_core.portfolio.attribution import attribute_net, attribute_pnl, specific_pnl
+
+    attribution = net = specific = None
     if factor_model is not None:
         attribution = attribute_pnl(market.grid, backtest.held_usd, market.returns, factor_model)
         net = attribute_net(attribution, {c: backtest.column(c) for c in LEDGER_COSTS})
@@ -167,12 +178,10 @@ def backtest_book(market: MarketData, book: WeightsResult | pl.DataFrame, spec: 
         def specific(held: np.ndarray) -> np.ndarray:
             return specific_pnl(held, market.returns, factor_model)
 
-    depends_on_aum = kind == "signal" and not isinstance(book, WeightsResult) and construction.max_adv_fraction
-    curve = capacity_curve(market, weights_at if depends_on_aum else weights, spec.simulation(),
-                           spec.capacity_grid_usd, specific_pnl=specific)
+    curve = capacity_curve(market, weights_at, spec.simulation(), spec.capacity_grid_usd, specific_pnl=specific)
     return TradingResult(name=name, backtest=backtest, attribution=attribution, net_attribution=net,
                          capacity=curve, capacity_points=capacity_points(curve),
-                         max_residual_exposure=weights.max_residual_exposure)
+                         max_residual_exposure=weights.max_residual_exposure, weights=weights)
 
 
 def ensemble_netting(market: MarketData, member_signals: Mapping[str, pl.DataFrame], member_weights: Mapping[str, float],
@@ -226,7 +235,7 @@ def write_trading_report(results: Sequence[TradingResult], out_dir: str | Path) 
     paths: dict[str, Path] = {}
     pngs: dict[str, dict[str, bytes]] = {}
     for result in results:
-        _atomic_bytes(out / f"{result.name}_daily.parquet", _parquet_bytes(result.backtest.daily))
+        write_atomic(out / f"{result.name}_daily.parquet", _parquet_bytes(result.backtest.daily))
         paths[f"{result.name}_daily"] = out / f"{result.name}_daily.parquet"
         images = {"pnl": pnl_plot_png(result.backtest.daily, result.name),
                   "capacity": capacity_plot_png(result.capacity, result.capacity_points, result.name)}
@@ -235,12 +244,12 @@ def write_trading_report(results: Sequence[TradingResult], out_dir: str | Path) 
             images["attribution"] = attribution_plot_png(_components(summary["gross"]), _components(summary["net"]),
                                                          result.name)
         for kind, png in images.items():
-            _atomic_bytes(out / f"trading_{kind}_{result.name}.png", png)
+            write_atomic(out / f"trading_{kind}_{result.name}.png", png)
             paths[f"{kind}_{result.name}"] = out / f"trading_{kind}_{result.name}.png"
         pngs[result.name] = images
     summaries = {r.name: r.summary() for r in results}
-    _atomic_bytes(out / "trading.json", json.dumps(_finite(summaries), indent=2, default=str).encode())
-    _atomic_bytes(out / "trading.html", trading_html(summaries, pngs).encode())
+    write_atomic(out / "trading.json", json.dumps(finite(summaries), indent=2, default=str))
+    write_atomic(out / "trading.html", trading_html(summaries, pngs))
     paths["json"], paths["html"] = out / "trading.json", out / "trading.html"
     return paths
 
@@ -256,24 +265,6 @@ def _parquet_bytes(frame: pl.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.write_parquet(buffer)
     return buffer.getvalue()
-
-
-def _atomic_bytes(path: Path, payload: bytes) -> None:
-    import os
-
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -332,12 +323,15 @@ def replace_extra(result: TradingResult, extra: Mapping[str, Any]) -> TradingRes
 
 def attribute_books(books: TradingBooks, factor_model: Any) -> TradingBooks:
     """Every book's gross and net PnL attributed to ``factor_model``'s factors, and its capacity
-    re-measured as the AUM where net alpha (specific PnL minus costs) reaches zero."""
-    results = tuple(
-        replace_extra(backtest_book(books.market, books.signals[r.name], books.spec, factor_model=factor_model,
-                                    name=r.name), r.extra)
-        for r in books.results)
-    return TradingBooks(market=books.market, results=results, signals=books.signals, spec=books.spec,
+    re-measured as the AUM where net alpha (specific PnL minus costs) reaches zero. The ledger at
+    the book's own AUM is the one already simulated; only the capacity grid is re-run."""
+    results = []
+    for r in books.results:
+        weights_at = _weights_at(books.market, books.signals[r.name], books.spec, "signal", None, built=r.weights)
+        weights = weights_at(books.spec.aum_usd)
+        attributed = _attributed(books.market, r.name, weights_at, weights, r.backtest, books.spec, factor_model)
+        results.append(replace_extra(attributed, r.extra))
+    return TradingBooks(market=books.market, results=tuple(results), signals=books.signals, spec=books.spec,
                         netting=books.netting)
 
 
@@ -393,5 +387,5 @@ def paired_net_pnl(panel: pl.DataFrame, champion_oof: pl.DataFrame, challenger_o
     market = research_market(panel)
     quick = replace(spec, capacity_grid_usd=())
     nets = [backtest_book(market, s.join(common, on=["date", "asset"]), quick).backtest for s in (champion, challenger)]
-    active = nets[0]._active() | nets[1]._active()
+    active = nets[0].active_days() | nets[1].active_days()
     return paired_net_test(nets[0].column("net")[active], nets[1].column("net")[active], horizon_days)

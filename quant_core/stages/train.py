@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from quant_core.config_fields import described
 from quant_core.data.dataset import FoldPlan, ModellingFrame
 from quant_core.models import (
     LightGBMConfig,
@@ -31,7 +32,6 @@ from quant_core.models import (
 )
 from quant_core.models.training import FoldwiseResult
 from quant_core.monitoring.evidently_drift import training_reference
-from quant_core.stages._config import described
 from quant_core.validation import fold_ic_table
 
 __all__ = [

@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import html
 import os
-import tempfile
 from pathlib import Path
 
 import polars as pl
 
+from quant_core.files import write_atomic
 from quant_core.validation.plots import decay_png, ic_plot_png, pbo_logits_png, quantile_bars_png
 
 __all__ = ["write_html_report"]
@@ -357,7 +357,7 @@ def write_html_report(report: dict, ic_frame: pl.DataFrame | None, path: str | o
     if trading_html:
         parts += ["<h2>Trading: what the signal earns after costs</h2>", trading_html]
     parts.append("</body></html>")
-    _write_atomic(path, "\n".join(parts))
+    write_atomic(path, "\n".join(parts))
     return path
 
 
@@ -369,24 +369,3 @@ def _timing_line(r: dict) -> str:
     return (f"<div class='meta'><b>Timing:</b> a signal dated <i>t</i> is known at the close of <i>t</i>; it is "
             f"judged on the return from the close of <i>t+{lag}</i> to the close of <i>t+{lag + h}</i> "
             f"(lag {lag} day(s), horizon {h} day(s)).</div>")
-
-
-def readable_mode() -> int:
-    """The mode a new file gets under the process's umask (``mkstemp`` makes 0600 regardless)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, readable_mode())  # a report is for others to read
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

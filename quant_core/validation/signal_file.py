@@ -14,8 +14,6 @@ column, the expectation and example rows; nothing is written.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,10 +21,10 @@ import polars as pl
 
 from quant_core.data.contracts import DataContractError, example_rows
 from quant_core.data.readers import read_frame
+from quant_core.files import write_atomic
 from quant_core.targets import forward_returns
 from quant_core.validation.ic import ic_series
 from quant_core.validation.report import build_validation_report, write_html_report
-from quant_core.validation.report_html import readable_mode
 
 __all__ = [
     "align_signal",
@@ -276,14 +274,5 @@ def write_validation_outputs(report: dict, ic_frame: pl.DataFrame, out_dir: str 
     out.mkdir(parents=True, exist_ok=True)
     html_path = write_html_report(report, ic_frame, out / "report.html")
     json_path = out / "report.json"
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".report.json.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(report, fh, indent=2, allow_nan=False)
-        os.chmod(tmp, readable_mode())  # mkstemp makes 0600; a report is for others to read
-        os.replace(tmp, json_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(json_path, json.dumps(report, indent=2, allow_nan=False))
     return {"html": html_path, "json": json_path}
